@@ -1,0 +1,114 @@
+"""`routines`: one command for every process type and the one-off chores."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from shared.logs import configure_logging
+from shared.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    return int(args.handler(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="routines", description="Recurring and event-driven work for AI agents."
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    up = commands.add_parser("up", help="run API, worker and scheduler in one process")
+    up.add_argument("--host", default=os.environ.get("ROUTINES_HOST", "127.0.0.1"))
+    up.add_argument("--port", type=int, default=int(os.environ.get("ROUTINES_PORT", "3100")))
+    up.set_defaults(handler=_up)
+
+    web = commands.add_parser("web", help="run the API under gunicorn (distributed mode)")
+    web.add_argument("--bind", default=os.environ.get("ROUTINES_BIND", "127.0.0.1:3100"))
+    web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    web.set_defaults(handler=_web)
+
+    worker = commands.add_parser("worker", help="run dramatiq workers (distributed mode)")
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.set_defaults(handler=_worker)
+
+    scheduler = commands.add_parser("scheduler", help="run the scheduler loop")
+    scheduler.set_defaults(handler=_scheduler)
+
+    db = commands.add_parser("db", help="database chores")
+    db_commands = db.add_subparsers(title="db commands")
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations up to head")
+    upgrade.add_argument(
+        "--hold",
+        action="store_true",
+        help="stay running afterwards (honcho stops every process when one exits)",
+    )
+    upgrade.set_defaults(handler=_db_upgrade)
+
+    token = commands.add_parser("admin-token", help="print the embedded mode's admin token")
+    token.set_defaults(handler=_admin_token)
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    from launcher.embedded import EmbeddedService, banner
+
+    configure_logging("embedded")
+    service = EmbeddedService(Settings.from_env(), host=args.host, port=args.port)
+    print(banner(service), flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        service.serve_forever()
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    command = ["gunicorn", "--bind", args.bind, "--workers", str(args.workers)]
+    config = ["--config", "python:web.gunicorn_conf", "web.wsgi:app"]
+    os.execvp("gunicorn", [*command, *config])  # noqa: S606,S607 (replaces this process)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    command = ["dramatiq", "--processes", str(args.processes), "--threads", str(args.threads)]
+    os.execvp("dramatiq", [*command, "workers.main:setup"])  # noqa: S606,S607
+
+
+def _scheduler(_args: argparse.Namespace) -> int:
+    from scheduler.__main__ import main as scheduler_main
+
+    scheduler_main()
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from shared.migrate import upgrade_to_head
+
+    upgrade_to_head(Settings.from_env())
+    print("database is at head", flush=True)
+    if args.hold:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while True:
+            signal.pause()
+    return 0
+
+
+def _admin_token(_args: argparse.Namespace) -> int:
+    from launcher.embedded import embedded_settings
+
+    settings = Settings.from_env()
+    print(settings.admin_token or embedded_settings(settings).admin_token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

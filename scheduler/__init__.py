@@ -1,0 +1,1 @@
+"""The scheduler process: one loop per pod that keeps work moving."""

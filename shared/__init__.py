@@ -1,0 +1,1 @@
+"""Domain core shared by web, workers and scheduler; imports none of them."""

@@ -1,0 +1,91 @@
+"""The message broker: Redis in the distributed mode, in-process in the embedded one.
+
+web/ and scheduler/ enqueue by actor name through `Enqueuer`, so they never import
+workers/; workers/ registers actors under the same names.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DISPATCH_QUEUE = "runs"
+DISPATCH_ACTOR = "dispatch_run"
+SCHEDULE_QUEUE = "schedules"
+FIRE_SCHEDULE_ACTOR = "fire_schedule"
+QUEUES = (DISPATCH_QUEUE, SCHEDULE_QUEUE)
+
+#: Per-message time limit: a dispatch is a few queries, so a minute means something is stuck.
+TIME_LIMIT_MS = 60_000
+#: Transient failures (database away) are retried with backoff up to this many times.
+MAX_RETRIES = 20
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    middleware = [
+        AgeLimit(),
+        TimeLimit(time_limit=TIME_LIMIT_MS),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=MAX_RETRIES, min_backoff=200, max_backoff=30_000),
+    ]
+    broker: dramatiq.Broker
+    if settings.redis_url:
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
+            url=settings.redis_url,
+            namespace=settings.broker_namespace,
+            heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
+            middleware=middleware,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+        )
+    else:
+        broker = StubBroker(middleware=middleware)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    return broker
+
+
+class Enqueuer:
+    """Sends messages by actor name; a broker failure is logged, not raised, because
+    the run is already durable and the scheduler's sweep will enqueue it again."""
+
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def dispatch_run(self, run_id: uuid.UUID, *, request_id: str | None = None) -> bool:
+        return self._send(DISPATCH_QUEUE, DISPATCH_ACTOR, (str(run_id),), request_id)
+
+    def fire_schedule(self, trigger_id: uuid.UUID, due_at_iso: str) -> bool:
+        return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULE_ACTOR, (str(trigger_id), due_at_iso), None)
+
+    def _send(self, queue: str, actor: str, args: tuple[str, ...], request_id: str | None) -> bool:
+        options = {"request_id": request_id} if request_id else {}
+        message: dramatiq.Message[None] = dramatiq.Message(
+            queue_name=queue, actor_name=actor, args=args, kwargs={}, options=options
+        )
+        try:
+            self.broker.enqueue(message)
+        except Exception:
+            log.warning(
+                "broker enqueue failed", extra={"actor": actor, "args": args}, exc_info=True
+            )
+            return False
+        return True

@@ -1,0 +1,23 @@
+"""The ORM model, one module per concept; import from here."""
+
+from shared.models.base import Base, utcnow
+from shared.models.routines import Routine, RoutineRun, RoutineTrigger, Secret
+from shared.models.tenancy import Agent, AgentKey, BoardUser, Company, CompanyMembership
+from shared.models.work import Goal, Issue, Project
+
+__all__ = [
+    "Agent",
+    "AgentKey",
+    "Base",
+    "BoardUser",
+    "Company",
+    "CompanyMembership",
+    "Goal",
+    "Issue",
+    "Project",
+    "Routine",
+    "RoutineRun",
+    "RoutineTrigger",
+    "Secret",
+    "utcnow",
+]

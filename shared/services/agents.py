@@ -1,0 +1,98 @@
+"""Agents and their API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.access import require_board
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.models import Agent, AgentKey, Company
+from shared.services.lookup import load_visible
+from shared.tokens import AGENT_KEY_PREFIX, hash_token, new_token
+
+AGENT_NOT_FOUND = "Agent not found"
+
+
+def create_agent(
+    session: Session,
+    principal: Principal,
+    *,
+    company: Company,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Agent:
+    require_board(principal, "manage agents")
+    agent = Agent(company_id=company.id, created_at=now, updated_at=now, **_columns(fields))
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def list_agents(session: Session, company: Company) -> list[Agent]:
+    return list(
+        session.scalars(
+            select(Agent).where(Agent.company_id == company.id).order_by(Agent.created_at)
+        )
+    )
+
+
+def update_agent(
+    session: Session,
+    principal: Principal,
+    *,
+    agent_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Agent:
+    agent = load_visible(session, principal, Agent, agent_id, AGENT_NOT_FOUND, for_update=True)
+    require_board(principal, "manage agents")
+    for name, value in _columns(fields).items():
+        setattr(agent, name, value)
+    agent.updated_at = now
+    session.flush()
+    return agent
+
+
+def create_key(
+    session: Session, principal: Principal, *, agent_id: str, name: str, now: datetime
+) -> tuple[AgentKey, str]:
+    """The key and its token; only the hash is kept, so the token is shown once."""
+    agent = load_visible(session, principal, Agent, agent_id, AGENT_NOT_FOUND)
+    require_board(principal, "manage agent keys")
+    token = new_token(AGENT_KEY_PREFIX)
+    key = AgentKey(
+        agent_id=agent.id,
+        company_id=agent.company_id,
+        name=name,
+        token_hash=hash_token(token),
+        created_at=now,
+    )
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def revoke_key(
+    session: Session, principal: Principal, *, agent_id: str, key_id: str, now: datetime
+) -> None:
+    agent = load_visible(session, principal, Agent, agent_id, AGENT_NOT_FOUND)
+    require_board(principal, "manage agent keys")
+    key = load_visible(session, principal, AgentKey, key_id, "Agent key not found")
+    if key.agent_id != agent.id or key.revoked_at is not None:
+        raise NotFound("Agent key not found")
+    key.revoked_at = now
+    session.flush()
+
+
+def _columns(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: fields[name] for name in ("name", "role", "title", "status") if name in fields}
+
+
+def agent_or_none(session: Session, agent_id: uuid.UUID | None) -> Agent | None:
+    return session.get(Agent, agent_id) if agent_id else None

@@ -1,0 +1,52 @@
+"""Companies: the tenant boundary, and the per-company issue number sequence."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.access import require_admin, visible_company_ids
+from shared.auth import Principal
+from shared.models import Company
+
+
+def create_company(
+    session: Session, principal: Principal, *, name: str, issue_prefix: str | None, now: datetime
+) -> Company:
+    require_admin(principal)
+    company = Company(
+        name=name,
+        issue_prefix=_clean(issue_prefix)[:10] if issue_prefix else (_clean(name)[:4] or "ISS"),
+        issue_counter=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(company)
+    session.flush()
+    return company
+
+
+def list_companies(session: Session, principal: Principal) -> list[Company]:
+    query = select(Company).order_by(Company.created_at)
+    visible = visible_company_ids(principal)
+    if visible is not None:
+        query = query.where(Company.id.in_(visible))
+    return list(session.scalars(query))
+
+
+def next_issue_number(session: Session, company: Company) -> tuple[int, str]:
+    """Bump the counter in the database (a row lock until commit), never in Python."""
+    row = session.execute(
+        update(Company)
+        .where(Company.id == company.id)
+        .values(issue_counter=Company.issue_counter + 1)
+        .returning(Company.issue_counter, Company.issue_prefix)
+    ).one()
+    return row.issue_counter, f"{row.issue_prefix}-{row.issue_counter}"
+
+
+def _clean(source: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", source).upper()

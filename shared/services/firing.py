@@ -1,0 +1,133 @@
+"""Recording a firing as a `received` run; a worker decides it after commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shared.access import may_manage_routine
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.models import Routine, RoutineRun, RoutineTrigger
+from shared.services.lookup import load_visible
+from shared.services.references import check_assignee, check_project
+
+TRIGGER_NOT_FOUND = "Routine trigger not found"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    run: RoutineRun
+    #: False when an idempotency key matched an earlier run, which is returned instead.
+    created: bool
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    source: str
+    trigger_id: uuid.UUID | None = None
+    payload: Any = None
+    variables: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    project_id: uuid.UUID | None = None
+    assignee_agent_id: uuid.UUID | None = None
+    execution_workspace: dict[str, Any] | None = None
+    scheduled_for: datetime | None = None
+
+
+def request_manual_run(
+    session: Session,
+    principal: Principal,
+    *,
+    routine_id: str,
+    request: RunRequest,
+    now: datetime,
+) -> Recorded:
+    """The checks of API.md 5.1, in its order; nothing is recorded if one fails."""
+    routine = load_visible(session, principal, Routine, routine_id, "Routine not found")
+    may_manage_routine(principal, routine, assigns=True)
+    if routine.status == "archived":
+        raise Conflict("Routine is archived")
+    if request.trigger_id is not None:
+        _check_trigger(session, routine, request.trigger_id)
+    check_project(session, routine.company_id, request.project_id)
+    check_assignee(session, routine.company_id, request.assignee_agent_id)
+    if (request.assignee_agent_id or routine.assignee_agent_id) is None:
+        raise Unprocessable("Default agent required")
+    run_by = {
+        "requested_by_agent_id": principal.agent_id,
+        "requested_by_user_id": principal.user_id,
+    }
+    return record_run(session, routine=routine, request=request, now=now, **run_by)
+
+
+def record_run(
+    session: Session, *, routine: Routine, request: RunRequest, now: datetime, **extra: Any
+) -> Recorded:
+    """Insert the run unless its idempotency key (or tick) is taken; the unique index
+    decides, so concurrent duplicates are safe without any read-then-write."""
+    run_id = uuid.uuid4()
+    key = request.idempotency_key or None
+    values = {
+        "id": run_id,
+        "company_id": routine.company_id,
+        "routine_id": routine.id,
+        "trigger_id": request.trigger_id,
+        "source": request.source,
+        "status": "received",
+        "triggered_at": now,
+        "scheduled_for": request.scheduled_for,
+        "idempotency_key": key,
+        "idempotency_scope": f"{request.source}:{request.trigger_id or '-'}" if key else None,
+        "trigger_payload": request.payload,
+        "variables": request.variables,
+        "project_id_override": request.project_id,
+        "assignee_agent_id_override": request.assignee_agent_id,
+        "execution_workspace": request.execution_workspace,
+        "created_at": now,
+        "updated_at": now,
+        **extra,
+    }
+    if _insert_unless_taken(session, values):
+        return Recorded(run=_load(session, run_id), created=True)
+    existing = session.scalar(
+        select(RoutineRun).where(
+            RoutineRun.routine_id == routine.id,
+            RoutineRun.idempotency_scope == values["idempotency_scope"],
+            RoutineRun.idempotency_key == key,
+        )
+    )
+    if existing is None:
+        raise Conflict("Run already recorded for this tick")
+    return Recorded(run=existing, created=False)
+
+
+def _insert_unless_taken(session: Session, values: dict[str, Any]) -> bool:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Core inserts skip the ORM's Python defaults, so `values` names every column.
+    statement = insert(RoutineRun).values(**values).on_conflict_do_nothing()
+    inserted: int = session.execute(statement).rowcount  # type: ignore[attr-defined]
+    return inserted == 1
+
+
+def _load(session: Session, run_id: uuid.UUID) -> RoutineRun:
+    run = session.get(RoutineRun, run_id)
+    assert run is not None
+    return run
+
+
+def _check_trigger(session: Session, routine: Routine, trigger_id: uuid.UUID) -> None:
+    trigger = session.get(RoutineTrigger, trigger_id)
+    if trigger is None or trigger.company_id != routine.company_id:
+        raise NotFound(TRIGGER_NOT_FOUND)
+    if trigger.routine_id != routine.id:
+        raise Forbidden("Trigger does not belong to routine")
+    if not trigger.enabled:
+        raise Conflict("Routine trigger is not active")

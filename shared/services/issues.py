@@ -1,0 +1,155 @@
+"""Issues: where routine work lands; an execution issue's status drives its run."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.access import ASSIGN, require_permission
+from shared.auth import Principal
+from shared.models import Company, Issue, Routine, RoutineRun
+from shared.services.companies import next_issue_number
+from shared.services.lookup import load_visible
+from shared.services.references import (
+    check_assignee,
+    check_goal,
+    check_parent_issue,
+    check_project,
+)
+from shared.vocabulary import ROUTINE_EXECUTION
+
+ISSUE_NOT_FOUND = "Issue not found"
+
+
+@dataclass(frozen=True)
+class IssueFilter:
+    status: str | None = None
+    origin_kind: str | None = None
+    origin_id: uuid.UUID | None = None
+    assignee_agent_id: uuid.UUID | None = None
+
+
+def create_issue(
+    session: Session,
+    principal: Principal,
+    *,
+    company: Company,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Issue:
+    if fields.get("assigneeAgentId"):
+        require_permission(principal, company.id, ASSIGN)
+    check_project(session, company.id, fields.get("projectId"))
+    check_goal(session, company.id, fields.get("goalId"))
+    check_parent_issue(session, company.id, fields.get("parentId"))
+    check_assignee(session, company.id, fields.get("assigneeAgentId"))
+    return new_issue(
+        session,
+        company=company,
+        now=now,
+        title=fields["title"],
+        description=fields.get("description"),
+        status=fields["status"],
+        priority=fields["priority"],
+        assignee_agent_id=fields.get("assigneeAgentId"),
+        project_id=fields.get("projectId"),
+        goal_id=fields.get("goalId"),
+        parent_id=fields.get("parentId"),
+        created_by_agent_id=principal.agent_id,
+        created_by_user_id=principal.user_id,
+    )
+
+
+def new_issue(session: Session, *, company: Company, now: datetime, **columns: Any) -> Issue:
+    """Insert an issue with the next identifier of its company."""
+    number, identifier = next_issue_number(session, company)
+    issue = Issue(
+        company_id=company.id,
+        number=number,
+        identifier=identifier,
+        created_at=now,
+        updated_at=now,
+        **columns,
+    )
+    _stamp_status(issue, now)
+    session.add(issue)
+    session.flush()
+    return issue
+
+
+def list_issues(session: Session, company: Company, filters: IssueFilter) -> list[Issue]:
+    query = select(Issue).where(Issue.company_id == company.id)
+    if filters.status:
+        query = query.where(Issue.status.in_(filters.status.split(",")))
+    if filters.origin_kind:
+        query = query.where(Issue.origin_kind == filters.origin_kind)
+    if filters.origin_id:
+        query = query.where(Issue.origin_id == filters.origin_id)
+    if filters.assignee_agent_id:
+        query = query.where(Issue.assignee_agent_id == filters.assignee_agent_id)
+    return list(session.scalars(query.order_by(Issue.created_at.desc(), Issue.number.desc())))
+
+
+def update_issue(
+    session: Session,
+    principal: Principal,
+    *,
+    issue_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Issue:
+    issue = load_visible(session, principal, Issue, issue_id, ISSUE_NOT_FOUND)
+    if "assigneeAgentId" in fields and fields["assigneeAgentId"] != issue.assignee_agent_id:
+        require_permission(principal, issue.company_id, ASSIGN)
+        check_assignee(session, issue.company_id, fields["assigneeAgentId"])
+    if issue.origin_kind == ROUTINE_EXECUTION and issue.origin_id is not None:
+        # Same lock order as dispatch (routine, then issue) so a fire racing this
+        # status change sees the issue either live or finished, never half-way.
+        session.get(Routine, issue.origin_id, with_for_update=True)
+    session.refresh(issue, with_for_update=True)
+    previous_status = issue.status
+    for key, column in _PATCHABLE.items():
+        if key in fields:
+            setattr(issue, column, fields[key])
+    issue.updated_at = now
+    if issue.status != previous_status:
+        _stamp_status(issue, now)
+        follow_issue_status(session, issue, now=now)
+    session.flush()
+    return issue
+
+
+def follow_issue_status(session: Session, issue: Issue, *, now: datetime) -> None:
+    """The run that created an execution issue reflects where that issue went."""
+    if issue.origin_kind != ROUTINE_EXECUTION or issue.origin_run_id is None:
+        return
+    run = session.get(RoutineRun, issue.origin_run_id, with_for_update=True)
+    if run is None or run.linked_issue_id != issue.id:
+        return
+    if issue.status == "done":
+        run.status, run.completed_at, run.failure_reason = "completed", now, None
+    elif issue.status in ("cancelled", "blocked"):
+        run.status, run.completed_at = "failed", now
+        run.failure_reason = f"Execution issue moved to {issue.status}"
+    elif run.status in ("completed", "failed"):
+        run.status, run.completed_at, run.failure_reason = "issue_created", None, None
+    run.updated_at = now
+
+
+def _stamp_status(issue: Issue, now: datetime) -> None:
+    issue.completed_at = now if issue.status == "done" else None
+    issue.cancelled_at = now if issue.status == "cancelled" else None
+
+
+_PATCHABLE = {
+    "title": "title",
+    "description": "description",
+    "status": "status",
+    "priority": "priority",
+    "assigneeAgentId": "assignee_agent_id",
+}

@@ -1,0 +1,95 @@
+"""Projects (with pause/resume, which suppresses routine work) and goals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.access import require_board
+from shared.auth import Principal
+from shared.models import Company, Goal, Project
+from shared.services.lookup import load_visible
+
+PROJECT_NOT_FOUND = "Project not found"
+
+
+def create_project(
+    session: Session, *, company: Company, fields: dict[str, Any], now: datetime
+) -> Project:
+    project = Project(company_id=company.id, created_at=now, updated_at=now, **fields)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def list_projects(session: Session, company: Company) -> list[Project]:
+    return list(
+        session.scalars(
+            select(Project).where(Project.company_id == company.id).order_by(Project.created_at)
+        )
+    )
+
+
+def update_project(
+    session: Session,
+    principal: Principal,
+    *,
+    project_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Project:
+    project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.updated_at = now
+    session.flush()
+    return project
+
+
+def pause_project(
+    session: Session,
+    principal: Principal,
+    *,
+    project_id: str,
+    reason: str | None,
+    now: datetime,
+) -> Project:
+    """Paused projects get no routine work: ticks are recorded as skipped, not backfilled."""
+    project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
+    require_board(principal, "pause projects")
+    if project.paused_at is None:
+        project.paused_at = now
+    project.pause_reason = reason
+    project.updated_at = now
+    session.flush()
+    return project
+
+
+def resume_project(
+    session: Session, principal: Principal, *, project_id: str, now: datetime
+) -> Project:
+    project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
+    require_board(principal, "resume projects")
+    project.paused_at = None
+    project.pause_reason = None
+    project.updated_at = now
+    session.flush()
+    return project
+
+
+def create_goal(
+    session: Session, *, company: Company, fields: dict[str, Any], now: datetime
+) -> Goal:
+    goal = Goal(company_id=company.id, created_at=now, updated_at=now, **fields)
+    session.add(goal)
+    session.flush()
+    return goal
+
+
+def list_goals(session: Session, company: Company) -> list[Goal]:
+    return list(
+        session.scalars(select(Goal).where(Goal.company_id == company.id).order_by(Goal.created_at))
+    )

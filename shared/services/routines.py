@@ -1,0 +1,199 @@
+"""Routines: create, update (lifecycle and assignment rules), list and detail reads."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.access import may_create_routine, may_update_routine
+from shared.auth import Principal
+from shared.errors import Conflict, Unprocessable
+from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, RoutineTrigger
+from shared.services.lookup import load_visible
+from shared.services.references import (
+    check_assignee,
+    check_goal,
+    check_parent_issue,
+    check_project,
+)
+from shared.services.runs import RunSummary, latest_runs, live_issues, summarize_runs
+
+ROUTINE_NOT_FOUND = "Routine not found"
+RECENT_RUNS = 25
+
+#: Body field -> column, for the fields a create or PATCH copies as they are.
+_COLUMNS = {
+    "title": "title",
+    "description": "description",
+    "assigneeAgentId": "assignee_agent_id",
+    "projectId": "project_id",
+    "goalId": "goal_id",
+    "parentIssueId": "parent_issue_id",
+    "priority": "priority",
+    "status": "status",
+    "concurrencyPolicy": "concurrency_policy",
+    "catchUpPolicy": "catch_up_policy",
+    "variables": "variables",
+}
+
+
+@dataclass(frozen=True)
+class RoutineListItem:
+    routine: Routine
+    triggers: list[RoutineTrigger]
+    last_run: RunSummary | None
+    active_issue: Issue | None
+
+
+@dataclass(frozen=True)
+class RoutineDetail:
+    routine: Routine
+    project: Project | None
+    assignee: Agent | None
+    parent_issue: Issue | None
+    triggers: list[RoutineTrigger]
+    recent_runs: list[RunSummary]
+    active_issue: Issue | None
+
+
+def create_routine(
+    session: Session,
+    principal: Principal,
+    *,
+    company: Company,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Routine:
+    may_create_routine(principal, company.id, fields["assigneeAgentId"])
+    _check_references(session, company.id, fields)
+    routine = Routine(
+        company_id=company.id,
+        created_at=now,
+        updated_at=now,
+        created_by_agent_id=principal.agent_id,
+        created_by_user_id=principal.user_id,
+        **{column: fields[key] for key, column in _COLUMNS.items()},
+    )
+    if routine.status == "active" and routine.assignee_agent_id is None:
+        routine.status = "paused"
+    session.add(routine)
+    session.flush()
+    return routine
+
+
+def update_routine(
+    session: Session,
+    principal: Principal,
+    *,
+    routine_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Routine:
+    routine = load_visible(
+        session, principal, Routine, routine_id, ROUTINE_NOT_FOUND, for_update=True
+    )
+    new_assignee = fields.get("assigneeAgentId", routine.assignee_agent_id)
+    may_update_routine(
+        principal,
+        routine,
+        new_assignee=new_assignee,
+        reassigns=new_assignee != routine.assignee_agent_id,
+        activates=fields.get("status") == "active" and routine.status != "active",
+    )
+    if routine.status == "archived" and fields.get("status", "archived") != "archived":
+        raise Conflict("Archived routines cannot be reactivated")
+    _check_references(session, routine.company_id, _changed(routine, fields))
+    for key, column in _COLUMNS.items():
+        if key in fields:
+            setattr(routine, column, fields[key])
+    if routine.status == "active" and routine.assignee_agent_id is None:
+        if fields.get("status") == "active":
+            raise Unprocessable("Default agent required")
+        routine.status = "paused"
+    routine.updated_by_agent_id = principal.agent_id
+    routine.updated_by_user_id = principal.user_id
+    routine.updated_at = now
+    session.flush()
+    return routine
+
+
+def list_routines(
+    session: Session, company: Company, *, project_id: uuid.UUID | None
+) -> list[RoutineListItem]:
+    query = select(Routine).where(Routine.company_id == company.id)
+    if project_id is not None:
+        query = query.where(Routine.project_id == project_id)
+    routines = list(session.scalars(query.order_by(Routine.updated_at.desc(), Routine.title)))
+    ids = [routine.id for routine in routines]
+    triggers = _triggers_by_routine(session, ids)
+    last_runs = latest_runs(session, ids)
+    active = live_issues(session, ids)
+    return [
+        RoutineListItem(
+            routine=routine,
+            triggers=triggers.get(routine.id, []),
+            last_run=last_runs.get(routine.id),
+            active_issue=active.get(routine.id),
+        )
+        for routine in routines
+    ]
+
+
+def routine_detail(session: Session, principal: Principal, *, routine_id: str) -> RoutineDetail:
+    routine = load_visible(session, principal, Routine, routine_id, ROUTINE_NOT_FOUND)
+    runs = session.scalars(
+        select(RoutineRun)
+        .where(RoutineRun.routine_id == routine.id)
+        .order_by(RoutineRun.created_at.desc(), RoutineRun.id)
+        .limit(RECENT_RUNS)
+    )
+    return RoutineDetail(
+        routine=routine,
+        project=session.get(Project, routine.project_id) if routine.project_id else None,
+        assignee=session.get(Agent, routine.assignee_agent_id)
+        if routine.assignee_agent_id
+        else None,
+        parent_issue=session.get(Issue, routine.parent_issue_id)
+        if routine.parent_issue_id
+        else None,
+        triggers=_triggers_by_routine(session, [routine.id]).get(routine.id, []),
+        recent_runs=summarize_runs(session, list(runs)),
+        active_issue=live_issues(session, [routine.id]).get(routine.id),
+    )
+
+
+def _check_references(session: Session, company_id: uuid.UUID, fields: dict[str, Any]) -> None:
+    check_project(session, company_id, fields.get("projectId"))
+    check_goal(session, company_id, fields.get("goalId"))
+    check_parent_issue(session, company_id, fields.get("parentIssueId"))
+    check_assignee(session, company_id, fields.get("assigneeAgentId"))
+
+
+def _changed(routine: Routine, fields: dict[str, Any]) -> dict[str, Any]:
+    """Only references that change are re-checked, so an existing one stays valid."""
+    return {
+        key: value
+        for key, value in fields.items()
+        if key in _COLUMNS and getattr(routine, _COLUMNS[key]) != value
+    }
+
+
+def _triggers_by_routine(
+    session: Session, routine_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[RoutineTrigger]]:
+    grouped: dict[uuid.UUID, list[RoutineTrigger]] = {}
+    if not routine_ids:
+        return grouped
+    rows = session.scalars(
+        select(RoutineTrigger)
+        .where(RoutineTrigger.routine_id.in_(routine_ids))
+        .order_by(RoutineTrigger.created_at, RoutineTrigger.id)
+    )
+    for trigger in rows:
+        grouped.setdefault(trigger.routine_id, []).append(trigger)
+    return grouped

@@ -1,0 +1,77 @@
+"""Process configuration, read from the environment once and then frozen."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Mode = Literal["embedded", "distributed"]
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _float(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to connect and behave; tests build their own."""
+
+    database_url: str
+    redis_url: str | None
+    admin_token: str | None
+    secret_key: str | None
+    public_url: str = "http://127.0.0.1:3100"
+    #: Upper bound on any request body, in bytes (413 above it).
+    body_limit: int = 1024 * 1024
+    #: Key prefix for Dramatiq's Redis keys, so that test runs never collide.
+    broker_namespace: str = "routines"
+    #: A run still `received` this long after it was recorded is enqueued again.
+    sweep_after_seconds: float = 30.0
+    #: How often the scheduler loop wakes up.
+    scheduler_interval_seconds: float = 1.0
+    #: Dramatiq worker heartbeat timeout (ms): how soon a dead worker's messages are requeued.
+    broker_heartbeat_timeout_ms: int = 60_000
+    data_dir: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> Mode:
+        return "distributed" if self.redis_url else "embedded"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = env.get("ROUTINES_DATA_DIR", ".routines")
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir}/routines.db"
+        return cls(
+            database_url=_normalize_database_url(database_url),
+            redis_url=env.get("REDIS_URL") or None,
+            admin_token=env.get("ROUTINES_ADMIN_TOKEN") or None,
+            secret_key=env.get("ROUTINES_SECRET_KEY") or None,
+            public_url=env.get("ROUTINES_PUBLIC_URL", "http://127.0.0.1:3100").rstrip("/"),
+            body_limit=_int(env, "ROUTINES_BODY_LIMIT", 1024 * 1024),
+            broker_namespace=env.get("ROUTINES_BROKER_NAMESPACE", "routines"),
+            sweep_after_seconds=_float(env, "ROUTINES_SWEEP_AFTER_SECONDS", 30.0),
+            scheduler_interval_seconds=_float(env, "ROUTINES_SCHEDULER_INTERVAL_SECONDS", 1.0),
+            broker_heartbeat_timeout_ms=_int(env, "ROUTINES_BROKER_HEARTBEAT_TIMEOUT_MS", 60_000),
+            data_dir=data_dir,
+        )
+
+
+def _normalize_database_url(url: str) -> str:
+    """Accept the `postgres://` spelling that hosting platforms hand out."""
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url

@@ -1,0 +1,1 @@
+"""The HTTP API: a thin Flask app; every rule lives in shared/."""

@@ -1,0 +1,33 @@
+"""Application factory: nothing connects until create_app is called."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.runtime import Runtime, build_runtime
+from shared.settings import Settings
+from web.errors import register_error_handlers
+from web.routes import agents, companies, health, issues, projects, routines, runs
+
+BLUEPRINTS = (
+    companies.bp,
+    agents.bp,
+    projects.bp,
+    issues.bp,
+    routines.bp,
+    runs.bp,
+    health.bp,
+)
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
+    if runtime is None:
+        runtime = build_runtime(settings or Settings.from_env())
+    app = Flask(__name__)
+    app.extensions["routines"] = runtime
+    app.config["MAX_CONTENT_LENGTH"] = runtime.settings.body_limit
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app

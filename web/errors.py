@@ -1,0 +1,65 @@
+"""One table from error class to status, one JSON shape for every error."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from shared import errors
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    errors.Invalid: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.Unprocessable: 422,
+    errors.Unavailable: 503,
+}
+
+HTTP_MESSAGES = {
+    404: "API route not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+}
+
+
+def error_response(status: int, message: str, details: object = None) -> tuple[Response, int]:
+    body: dict[str, object] = {"error": message}
+    if details is not None:
+        body["details"] = details
+    return jsonify(body), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(errors.DomainError)
+    def domain_error(error: errors.DomainError) -> tuple[Response, int]:
+        return error_response(STATUS.get(type(error), 400), error.message, error.details)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        status = error.code or 500
+        message = HTTP_MESSAGES.get(status) or error.description or error.name
+        if status == 404 and not request.path.startswith("/api"):
+            message = "Not found"
+        return error_response(status, message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def database_down(error: Exception) -> tuple[Response, int]:
+        log.warning("database unavailable: %s", type(error).__name__)
+        return error_response(503, "Database unavailable")
+
+    @app.errorhandler(Exception)
+    def unexpected(_error: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "Internal server error")

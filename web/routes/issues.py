@@ -1,0 +1,67 @@
+"""Issues; moving an execution issue drives its routine run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from shared.ids import maybe_uuid
+from shared.models import Issue
+from shared.schemas import ISSUE_CREATE, ISSUE_PATCH
+from shared.services.issues import (
+    ISSUE_NOT_FOUND,
+    IssueFilter,
+    create_issue,
+    list_issues,
+    update_issue,
+)
+from shared.services.lookup import company_from_path, load_visible
+from shared.validation import validate
+from web import presenters as p
+from web.body import json_object
+from web.context import now, work
+
+bp = Blueprint("issues", __name__, url_prefix="/api")
+
+
+@bp.get("/companies/<company_id>/issues")
+def index(company_id: str) -> Any:
+    with work() as w:
+        company = company_from_path(w.session, w.principal, company_id)
+        args = request.args
+        filters = IssueFilter(
+            status=args.get("status") or None,
+            origin_kind=args.get("originKind") or None,
+            origin_id=maybe_uuid(args.get("originId")),
+            assignee_agent_id=maybe_uuid(args.get("assigneeAgentId")),
+        )
+        if (args.get("originId") and filters.origin_id is None) or (
+            args.get("assigneeAgentId") and filters.assignee_agent_id is None
+        ):
+            return []
+        return [p.issue(row) for row in list_issues(w.session, company, filters)]
+
+
+@bp.post("/companies/<company_id>/issues")
+def create(company_id: str) -> Any:
+    with work() as w:
+        fields = validate(ISSUE_CREATE, json_object())
+        company = company_from_path(w.session, w.principal, company_id)
+        issue = create_issue(w.session, w.principal, company=company, fields=fields, now=now())
+        return p.issue(issue), 201
+
+
+@bp.get("/issues/<issue_id>")
+def show(issue_id: str) -> Any:
+    with work() as w:
+        return p.issue(load_visible(w.session, w.principal, Issue, issue_id, ISSUE_NOT_FOUND))
+
+
+@bp.patch("/issues/<issue_id>")
+def update(issue_id: str) -> Any:
+    with work() as w:
+        fields = validate(ISSUE_PATCH, json_object(), partial=True)
+        return p.issue(
+            update_issue(w.session, w.principal, issue_id=issue_id, fields=fields, now=now())
+        )

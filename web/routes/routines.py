@@ -1,0 +1,78 @@
+"""Routines and their triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from shared.ids import maybe_uuid
+from shared.schemas import ROUTINE_CREATE, ROUTINE_PATCH, TRIGGER_CREATE
+from shared.services.lookup import company_from_path
+from shared.services.routines import (
+    create_routine,
+    list_routines,
+    routine_detail,
+    update_routine,
+)
+from shared.services.triggers import create_trigger
+from shared.validation import validate
+from web import presenters as p
+from web.body import json_object
+from web.context import now, work
+
+bp = Blueprint("routines", __name__, url_prefix="/api")
+
+
+@bp.get("/companies/<company_id>/routines")
+def index(company_id: str) -> Any:
+    with work() as w:
+        company = company_from_path(w.session, w.principal, company_id)
+        raw_project = request.args.get("projectId")
+        project_id = maybe_uuid(raw_project)
+        if raw_project and project_id is None:
+            return []
+        items = list_routines(w.session, company, project_id=project_id)
+        return [p.routine_list_item(item) for item in items]
+
+
+@bp.post("/companies/<company_id>/routines")
+def create(company_id: str) -> Any:
+    with work() as w:
+        fields = validate(ROUTINE_CREATE, json_object())
+        company = company_from_path(w.session, w.principal, company_id)
+        routine = create_routine(w.session, w.principal, company=company, fields=fields, now=now())
+        return p.routine(routine), 201
+
+
+@bp.get("/routines/<routine_id>")
+def show(routine_id: str) -> Any:
+    with work() as w:
+        return p.routine_detail(routine_detail(w.session, w.principal, routine_id=routine_id))
+
+
+@bp.patch("/routines/<routine_id>")
+def update(routine_id: str) -> Any:
+    with work() as w:
+        fields = validate(ROUTINE_PATCH, json_object(), partial=True)
+        routine = update_routine(
+            w.session, w.principal, routine_id=routine_id, fields=fields, now=now()
+        )
+        return p.routine(routine)
+
+
+@bp.post("/routines/<routine_id>/triggers")
+def add_trigger(routine_id: str) -> Any:
+    with work() as w:
+        fields = validate(TRIGGER_CREATE, json_object())
+        trigger = create_trigger(
+            w.session, w.principal, routine_id=routine_id, fields=fields, now=now()
+        )
+        return {"trigger": p.trigger(trigger), "secretMaterial": None}, 201
+
+
+@bp.get("/routines/<routine_id>/triggers")
+def triggers(routine_id: str) -> Any:
+    with work() as w:
+        detail = routine_detail(w.session, w.principal, routine_id=routine_id)
+        return [p.trigger(t) for t in detail.triggers]

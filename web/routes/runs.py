@@ -1,0 +1,89 @@
+"""Firing a routine by hand or by API, and reading its runs."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Blueprint, request
+
+from shared.schemas import RUN_CREATE
+from shared.services.firing import RunRequest, request_manual_run
+from shared.services.runs import clamp_limit, get_run, list_runs, run_status
+from shared.validation import validate
+from web import presenters as p
+from web.body import json_object
+from web.context import now, runtime, transaction, work
+
+bp = Blueprint("runs", __name__, url_prefix="/api")
+
+#: Longest `Prefer: wait=N` honoured, in seconds.
+MAX_WAIT_SECONDS = 30
+_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+)")
+
+
+@bp.post("/routines/<routine_id>/run")
+def fire(routine_id: str) -> Any:
+    with work() as w:
+        fields = validate(RUN_CREATE, json_object())
+        recorded = request_manual_run(
+            w.session, w.principal, routine_id=routine_id, request=_run_request(fields), now=now()
+        )
+        run_id, principal = recorded.run.id, w.principal
+    if recorded.created:
+        runtime().enqueuer.dispatch_run(run_id)
+    wait = _prefer_wait()
+    if wait is not None:
+        _wait_until_decided(run_id, wait)
+    with transaction() as session:
+        body = p.run_summary(get_run(session, principal, run_id=str(run_id)))
+    headers = {"Preference-Applied": f"wait={wait}"} if wait is not None else {}
+    return body, 202, headers
+
+
+@bp.get("/routines/<routine_id>/runs")
+def index(routine_id: str) -> Any:
+    with work() as w:
+        limit = clamp_limit(request.args.get("limit"))
+        runs = list_runs(w.session, w.principal, routine_id=routine_id, limit=limit)
+        return [p.run_summary(s) for s in runs]
+
+
+@bp.get("/routine-runs/<run_id>")
+def show(run_id: str) -> Any:
+    with work() as w:
+        return p.run_summary(get_run(w.session, w.principal, run_id=run_id))
+
+
+def _run_request(fields: dict[str, Any]) -> RunRequest:
+    workspace = {
+        "id": fields.get("executionWorkspaceId"),
+        "preference": fields.get("executionWorkspacePreference"),
+        "settings": fields.get("executionWorkspaceSettings"),
+    }
+    return RunRequest(
+        source=fields["source"],
+        trigger_id=fields.get("triggerId"),
+        payload=fields.get("payload"),
+        variables=fields.get("variables"),
+        idempotency_key=fields.get("idempotencyKey") or None,
+        project_id=fields.get("projectId"),
+        assignee_agent_id=fields.get("assigneeAgentId"),
+        execution_workspace=workspace if any(workspace.values()) else None,
+    )
+
+
+def _prefer_wait() -> int | None:
+    match = _WAIT.search(request.headers.get("Prefer", ""))
+    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else None
+
+
+def _wait_until_decided(run_id: uuid.UUID, seconds: int) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with transaction() as session:
+            if run_status(session, run_id) != "received":
+                return
+        time.sleep(0.05)

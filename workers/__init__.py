@@ -1,0 +1,1 @@
+"""Dramatiq actors: each decodes ids and makes one call into shared/."""

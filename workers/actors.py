@@ -1,0 +1,52 @@
+"""Actor registration against a given broker, so tests and the embedded mode
+can run the same actors on an in-process broker."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import dramatiq
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from shared.broker import DISPATCH_ACTOR, DISPATCH_QUEUE
+from shared.db import transaction
+from shared.runtime import Runtime
+from shared.services.dispatch import Decision, dispatch_run, fail_run
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "try again later" (the database is away), not "this run is broken".
+TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
+    """Decide one run; an unexpected error fails the run with its reason instead of
+    retrying forever, while a transient one is raised so that the broker retries."""
+    try:
+        with transaction(runtime.sessions) as session:
+            return dispatch_run(session, run_id=run_id, now=runtime.clock.now())
+    except TRANSIENT:
+        raise
+    except Exception as error:
+        log.exception("dispatch failed", extra={"run_id": str(run_id)})
+        with transaction(runtime.sessions) as session:
+            reason = f"Dispatch failed: {type(error).__name__}: {error}"[:1000]
+            return fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
+
+
+def register(runtime: Runtime) -> None:
+    """Declare the actors on `runtime.broker`."""
+
+    def dispatch_run_actor(run_id: str) -> None:
+        decision = decide(runtime, uuid.UUID(run_id))
+        log.info(
+            "run decided",
+            extra={"run_id": run_id, "outcome": decision.outcome.value},
+        )
+
+    declare = dramatiq.actor(
+        actor_name=DISPATCH_ACTOR, queue_name=DISPATCH_QUEUE, broker=runtime.broker
+    )
+    declare(dispatch_run_actor)
