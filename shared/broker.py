@@ -85,7 +85,9 @@ class Enqueuer:
             self.broker.enqueue(message)
         except Exception:
             log.warning(
-                "broker enqueue failed", extra={"actor": actor, "args": args}, exc_info=True
+                "broker enqueue failed; the sweep will retry",
+                extra={"actor": actor, "message_args": list(args)},
+                exc_info=True,
             )
             return False
         return True

@@ -8,7 +8,15 @@ import sys
 from typing import Any
 
 #: Record attributes copied into the JSON line when a log call passes them in `extra`.
-CONTEXT_FIELDS = ("request_id", "run_id", "trigger_id", "routine_id", "outcome", "actor")
+CONTEXT_FIELDS = (
+    "request_id",
+    "run_id",
+    "trigger_id",
+    "routine_id",
+    "outcome",
+    "actor",
+    "message_args",
+)
 
 
 class JsonFormatter(logging.Formatter):

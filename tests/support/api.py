@@ -24,9 +24,7 @@ class Response:
 
 
 class Transport(Protocol):
-    def __call__(
-        self, method: str, path: str, body: Any, headers: dict[str, str]
-    ) -> Response: ...
+    def __call__(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Response: ...
 
 
 class FlaskTransport:
@@ -38,7 +36,9 @@ class FlaskTransport:
         if data is not None and "Content-Type" not in headers:
             headers = {**headers, "Content-Type": "application/json"}
         response = self.client.open(path, method=method, data=data, headers=headers)
-        return Response(response.status_code, response.get_json(silent=True), dict(response.headers))
+        return Response(
+            response.status_code, response.get_json(silent=True), dict(response.headers)
+        )
 
 
 class HttpTransport:
@@ -47,7 +47,9 @@ class HttpTransport:
         self.timeout = timeout
 
     def __call__(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Response:
-        data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
+        data = (
+            body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
+        )
         request = urllib.request.Request(self.base_url + path, data=data, method=method)
         for name, value in {"Content-Type": "application/json", **headers}.items():
             request.add_header(name, value)
@@ -109,9 +111,7 @@ def make_agent_token(api: Api, agent: dict[str, Any]) -> str:
     return str(api.ok("POST", f"/api/agents/{agent['id']}/keys", {"name": "key"})["token"])
 
 
-def make_member(
-    api: Api, company: dict[str, Any], permissions: list[str] | None = None
-) -> str:
+def make_member(api: Api, company: dict[str, Any], permissions: list[str] | None = None) -> str:
     created = api.ok("POST", "/api/board-users", {"name": "Member"})
     api.ok(
         "POST",

@@ -1,0 +1,178 @@
+"""Starting and stopping the real processes (gunicorn, dramatiq, scheduler, the
+embedded launcher) on loopback, so that each end-to-end test reads as its scenario."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status < 500)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class Process:
+    """A child process in its own process group, its output kept in a log file."""
+
+    def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self._log = self.log_path.open("wb")
+        self.popen = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit code."""
+        self.signal(signal.SIGTERM)
+        try:
+            code = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.popen.wait(5)
+        self._log.close()
+        return code
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        self.popen.wait(10)
+
+
+def distributed_env(
+    database_url: str, redis_url: str, namespace: str, **extra: str
+) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ROUTINES_BROKER_NAMESPACE": namespace,
+        "ROUTINES_ADMIN_TOKEN": "admin-test-token",
+        "ROUTINES_SECRET_KEY": "test-secret-key",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def start_web(env: Mapping[str, str], log_dir: Path, *, port: int, workers: int = 2) -> Process:
+    argv = [
+        str(BIN / "gunicorn"),
+        "--config", "python:web.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "web.wsgi:app",
+    ]  # fmt: skip
+    process = Process("web", argv, env, log_dir)
+    _wait_alive(process, f"http://127.0.0.1:{port}/api/health/live", timeout=30)
+    return process
+
+
+def start_worker(
+    env: Mapping[str, str],
+    log_dir: Path,
+    *,
+    name: str = "worker",
+    processes: int = 1,
+    threads: int = 2,
+) -> Process:
+    argv = [
+        str(BIN / "dramatiq"),
+        "--processes", str(processes),
+        "--threads", str(threads),
+        "workers.main:setup",
+    ]  # fmt: skip
+    return Process(name, argv, env, log_dir)
+
+
+def start_scheduler(env: Mapping[str, str], log_dir: Path, *, name: str = "scheduler") -> Process:
+    return Process(name, [sys.executable, "-m", "scheduler"], env, log_dir)
+
+
+def run_release(env: Mapping[str, str]) -> None:
+    subprocess.run(
+        [str(BIN / "routines"), "db", "upgrade"],
+        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+
+
+def _wait_alive(process: Process, url: str, *, timeout: float) -> None:
+    def ready() -> bool:
+        if not process.alive():
+            raise RuntimeError(f"{process.name} exited early:\n{process.output()[-3000:]}")
+        return answers(url)
+
+    wait_for(ready, timeout=timeout, what=f"{process.name} at {url}")
+
+
+@contextmanager
+def running(*processes: Process) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.stop()
+
+
+def start_embedded(
+    data_dir: Path, log_dir: Path, *, port: int, env: Mapping[str, str] | None = None
+) -> Process:
+    """`routines up`, the entry point of `make run`, with nothing but a data folder."""
+    settings = {
+        "ROUTINES_DATA_DIR": str(data_dir),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    blank = dict.fromkeys(("DATABASE_URL", "REDIS_URL", "ROUTINES_ADMIN_TOKEN"), "")
+    argv = [str(BIN / "routines"), "up", "--port", str(port)]
+    process = Process("embedded", argv, {**blank, **settings}, log_dir)
+    _wait_alive(process, f"http://127.0.0.1:{port}/api/health/live", timeout=60)
+    return process
