@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dramatiq
+import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.broker import Enqueuer, build_broker
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, make_sessions
+from shared.errors import Unavailable
+from shared.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
+from shared.secrets_box import SecretBox
 from shared.settings import Settings
 
 
@@ -22,6 +26,14 @@ class Runtime:
     broker: dramatiq.Broker
     enqueuer: Enqueuer
     clock: Clock
+    replay: ReplayGuard
+
+    @property
+    def box(self) -> SecretBox:
+        """Encrypts webhook secrets; a process that never stores one never needs the key."""
+        if not self.settings.secret_key:
+            raise Unavailable("ROUTINES_SECRET_KEY is not configured")
+        return SecretBox(self.settings.secret_key)
 
 
 def build_runtime(
@@ -36,4 +48,12 @@ def build_runtime(
         broker=broker,
         enqueuer=Enqueuer(broker),
         clock=clock or SystemClock(),
+        replay=_replay_guard(settings),
     )
+
+
+def _replay_guard(settings: Settings) -> ReplayGuard:
+    if not settings.redis_url:
+        return MemoryReplayGuard()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return RedisReplayGuard(client, settings.broker_namespace)

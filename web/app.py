@@ -7,7 +7,7 @@ from flask import Flask
 from shared.runtime import Runtime, build_runtime
 from shared.settings import Settings
 from web.errors import register_error_handlers
-from web.routes import agents, companies, health, issues, projects, routines, runs
+from web.routes import agents, companies, health, issues, projects, routines, runs, triggers
 
 BLUEPRINTS = (
     companies.bp,
@@ -16,6 +16,7 @@ BLUEPRINTS = (
     issues.bp,
     routines.bp,
     runs.bp,
+    triggers.bp,
     health.bp,
 )
 

@@ -13,7 +13,7 @@ from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, R
 from shared.services.issues import new_issue
 from shared.services.runs import live_issue
 from shared.templates import render
-from shared.variables import resolve_values
+from shared.variables import render_values
 from shared.vocabulary import ROUTINE_EXECUTION
 
 
@@ -156,7 +156,7 @@ def _create_execution_issue(
 ) -> Issue:
     company = session.get(Company, routine.company_id)
     assert company is not None
-    values = resolve_values(routine, run)
+    values = render_values(run)
     workspace = run.execution_workspace or {}
     manual = run.source == "manual"
     return new_issue(

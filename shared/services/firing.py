@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from shared.access import may_manage_routine
 from shared.auth import Principal
-from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from shared.models import Routine, RoutineRun, RoutineTrigger
 from shared.services.lookup import load_visible
 from shared.services.references import check_assignee, check_project
+from shared.variables import firing_layers, resolve
 
 TRIGGER_NOT_FOUND = "Routine trigger not found"
 
@@ -61,6 +62,9 @@ def request_manual_run(
     check_assignee(session, routine.company_id, request.assignee_agent_id)
     if (request.assignee_agent_id or routine.assignee_agent_id) is None:
         raise Unprocessable("Default agent required")
+    _check_scalars(request.variables)
+    layers = firing_layers(request=request.variables, payload=request.payload)
+    request = replace(request, variables=resolve(routine.variables or [], layers))
     run_by = {
         "requested_by_agent_id": principal.agent_id,
         "requested_by_user_id": principal.user_id,
@@ -131,3 +135,13 @@ def _check_trigger(session: Session, routine: Routine, trigger_id: uuid.UUID) ->
         raise Forbidden("Trigger does not belong to routine")
     if not trigger.enabled:
         raise Conflict("Routine trigger is not active")
+
+
+def _check_scalars(variables: dict[str, Any] | None) -> None:
+    problems = [
+        {"path": ["variables", name], "message": "Expected string, number, boolean or null"}
+        for name, value in (variables or {}).items()
+        if value is not None and not isinstance(value, str | int | float | bool)
+    ]
+    if problems:
+        raise Invalid("Validation error", details=problems)

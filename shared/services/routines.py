@@ -22,6 +22,7 @@ from shared.services.references import (
     check_project,
 )
 from shared.services.runs import RunSummary, latest_runs, live_issues, summarize_runs
+from shared.variables import normalize_definitions, required_without_default
 
 ROUTINE_NOT_FOUND = "Routine not found"
 RECENT_RUNS = 25
@@ -70,6 +71,7 @@ def create_routine(
     now: datetime,
 ) -> Routine:
     may_create_routine(principal, company.id, fields["assigneeAgentId"])
+    fields = {**fields, "variables": _definitions(fields)}
     _check_references(session, company.id, fields)
     routine = Routine(
         company_id=company.id,
@@ -108,6 +110,14 @@ def update_routine(
     if routine.status == "archived" and fields.get("status", "archived") != "archived":
         raise Conflict("Archived routines cannot be reactivated")
     _check_references(session, routine.company_id, _changed(routine, fields))
+    if {"variables", "title", "description"} & fields.keys():
+        merged = {
+            "title": fields.get("title", routine.title),
+            "description": fields.get("description", routine.description),
+            "variables": fields.get("variables", routine.variables or []),
+        }
+        fields = {**fields, "variables": _definitions(merged)}
+        require_schedule_defaults(session, routine.id, fields["variables"])
     for key, column in _COLUMNS.items():
         if key in fields:
             setattr(routine, column, fields[key])
@@ -197,3 +207,36 @@ def _triggers_by_routine(
     for trigger in rows:
         grouped.setdefault(trigger.routine_id, []).append(trigger)
     return grouped
+
+
+def require_schedule_defaults(
+    session: Session, routine_id: uuid.UUID, definitions: list[dict[str, Any]]
+) -> None:
+    """A schedule has nobody to supply values, so required ones need defaults."""
+    has_schedule = session.scalar(
+        select(RoutineTrigger.id)
+        .where(
+            RoutineTrigger.routine_id == routine_id,
+            RoutineTrigger.kind == "schedule",
+            RoutineTrigger.enabled.is_(True),
+        )
+        .limit(1)
+    )
+    if has_schedule is not None:
+        check_schedulable(definitions)
+
+
+def check_schedulable(definitions: list[dict[str, Any]]) -> None:
+    missing = required_without_default(definitions)
+    if missing:
+        raise Unprocessable(
+            f"Scheduled routines require defaults for required variables: {', '.join(missing)}"
+        )
+
+
+def _definitions(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    return normalize_definitions(
+        fields.get("variables") or [],
+        title=fields.get("title"),
+        description=fields.get("description"),
+    )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from shared.health import readiness
 from web.context import runtime
+from web.openapi import document
 
 bp = Blueprint("health", __name__, url_prefix="/api")
 
@@ -29,3 +30,8 @@ def ready() -> Any:
 @bp.get("/health/live")
 def live() -> Any:
     return {"status": "ok"}
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    return document(current_app)

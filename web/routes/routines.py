@@ -19,7 +19,8 @@ from shared.services.triggers import create_trigger
 from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
-from web.context import now, work
+from web.context import now, runtime, work
+from web.routes.triggers import with_secret
 
 bp = Blueprint("routines", __name__, url_prefix="/api")
 
@@ -65,10 +66,12 @@ def update(routine_id: str) -> Any:
 def add_trigger(routine_id: str) -> Any:
     with work() as w:
         fields = validate(TRIGGER_CREATE, json_object())
-        trigger = create_trigger(
-            w.session, w.principal, routine_id=routine_id, fields=fields, now=now()
-        )
-        return {"trigger": p.trigger(trigger), "secretMaterial": None}, 201
+        box = runtime().box if fields["kind"] == "webhook" else None
+        created = create_trigger(
+            w.session, w.principal, routine_id=routine_id, fields=fields, box=box,
+            public_url=runtime().settings.public_url, now=now(),
+        )  # fmt: skip
+        return with_secret(created), 201
 
 
 @bp.get("/routines/<routine_id>/triggers")

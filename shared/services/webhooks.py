@@ -1,0 +1,93 @@
+"""The public webhook fire (API.md 5.3): no credentials, only the trigger's signature."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, Invalid, NotFound, UnsupportedMediaType
+from shared.models import Routine, RoutineTrigger, Secret
+from shared.replay import ReplayGuard
+from shared.secrets_box import SecretBox
+from shared.services.firing import Recorded, RunRequest, record_run
+from shared.signing import verify
+from shared.variables import firing_layers, resolve
+
+NOT_FOUND = "Routine trigger not found"
+NOT_ACTIVE = "Routine trigger is not active"
+
+
+def fire_webhook(
+    session: Session,
+    *,
+    public_id: str,
+    headers: Mapping[str, str],  # names in lower case
+    body: bytes,
+    content_type: str,
+    box: SecretBox,
+    replay: ReplayGuard,
+    now: datetime,
+) -> Recorded:
+    """Checks in the contract's order: unknown id, signature, replay, state, body."""
+    trigger = session.scalar(
+        select(RoutineTrigger).where(
+            RoutineTrigger.public_id == public_id, RoutineTrigger.kind == "webhook"
+        )
+    )
+    if trigger is None or trigger.secret_id is None:
+        raise NotFound(NOT_FOUND)
+    secret = session.get(Secret, trigger.secret_id)
+    if secret is None:
+        raise NotFound(NOT_FOUND)
+    window = trigger.replay_window_sec or 300
+    verified = verify(
+        mode=trigger.signing_mode or "bearer",
+        secret=box.open(secret.ciphertext),
+        headers=headers,
+        body=body,
+        now=now,
+        window_seconds=window,
+    )
+    if verified.replay_key and not replay.first_sighting(
+        f"{trigger.id}:{verified.replay_key}", window * 2
+    ):
+        raise Conflict("Webhook replay detected")
+    routine = session.get(Routine, trigger.routine_id)
+    if routine is None or not trigger.enabled or routine.status != "active":
+        raise Conflict(NOT_ACTIVE)
+    payload = _json_object(body, content_type)
+    layers = firing_layers(request=None, payload=payload, webhook_body=payload)
+    request = RunRequest(
+        source="webhook",
+        trigger_id=trigger.id,
+        payload=payload,
+        variables=resolve(routine.variables or [], layers),
+        idempotency_key=_idempotency_key(trigger, headers),
+    )
+    return record_run(session, routine=routine, request=request, now=now)
+
+
+def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        raise Invalid("Malformed JSON body") from None
+    if not isinstance(parsed, dict):
+        raise Invalid("Request body must be a JSON object")
+    return parsed
+
+
+def _idempotency_key(trigger: RoutineTrigger, headers: Mapping[str, str]) -> str | None:
+    key = (headers.get("idempotency-key") or "").strip()
+    if not key and trigger.signing_mode == "github_hmac":
+        key = (headers.get("x-github-delivery") or "").strip()
+    return key[:255] or None

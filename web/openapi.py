@@ -1,0 +1,185 @@
+"""OpenAPI 3.1, generated from the live URL map and the body schemas of shared/,
+so the document cannot drift from the routes the app actually serves."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+
+from shared import schemas
+from shared.validation import Field, Schema
+
+#: Request body schema of each endpoint that takes one.
+BODIES: dict[str, Schema] = {
+    "companies.create": schemas.COMPANY_CREATE,
+    "companies.create_user": schemas.BOARD_USER_CREATE,
+    "companies.add_membership": schemas.MEMBER_CREATE,
+    "agents.create": schemas.AGENT_CREATE,
+    "agents.update": schemas.AGENT_PATCH,
+    "agents.create_agent_key": schemas.AGENT_KEY_CREATE,
+    "projects.create": schemas.PROJECT_CREATE,
+    "projects.update": schemas.PROJECT_PATCH,
+    "projects.pause": schemas.PROJECT_PAUSE,
+    "projects.create_company_goal": schemas.GOAL_CREATE,
+    "issues.create": schemas.ISSUE_CREATE,
+    "issues.update": schemas.ISSUE_PATCH,
+    "routines.create": schemas.ROUTINE_CREATE,
+    "routines.update": schemas.ROUTINE_PATCH,
+    "routines.add_trigger": schemas.TRIGGER_CREATE,
+    "triggers.update": schemas.TRIGGER_PATCH,
+    "runs.fire": schemas.RUN_CREATE,
+}
+#: Endpoints whose POST carries no schema'd body (or any JSON object, for webhooks).
+NO_BODY = {
+    "projects.resume",
+    "triggers.rotate",
+    "triggers.fire_public",
+}
+#: Success status per endpoint where it is not 200.
+STATUS = {
+    "companies.create": "201",
+    "companies.create_user": "201",
+    "companies.add_membership": "201",
+    "agents.create": "201",
+    "agents.create_agent_key": "201",
+    "agents.revoke_agent_key": "204",
+    "projects.create": "201",
+    "projects.create_company_goal": "201",
+    "issues.create": "201",
+    "routines.create": "201",
+    "routines.add_trigger": "201",
+    "triggers.delete": "204",
+    "runs.fire": "202",
+    "triggers.fire_public": "202",
+}
+PUBLIC = {"triggers.fire_public", "health.ready", "health.live", "health.openapi_document"}
+_ERRORS = {
+    "400": "Validation error or malformed JSON",
+    "401": "No or bad credentials",
+    "403": "Authenticated but not allowed",
+    "404": "Missing, or in another company",
+    "409": "State conflict",
+    "413": "Body over the limit",
+    "415": "Not a JSON content type",
+    "422": "Semantically invalid",
+    "503": "A dependency is down",
+}
+
+
+def document(app: Flask) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api"):
+            continue
+        path = re.sub(
+            r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: "{" + _camel(m.group(1)) + "}", rule.rule
+        )
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, rule.arguments)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Routines API", "version": "1.0.0"},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                **{s.name: json_schema(s) for s in BODIES.values()},
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}, "details": {}},
+                },
+            },
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
+    status = STATUS.get(endpoint, "200")
+    operation: dict[str, Any] = {
+        "operationId": endpoint.replace(".", "_"),
+        "parameters": [
+            {"name": _camel(name), "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in sorted(arguments)
+        ],
+        "responses": {
+            status: {"description": "Success"}
+            | ({} if status == "204" else {"content": {"application/json": {"schema": {}}}}),
+            **{
+                code: {
+                    "description": text,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                }
+                for code, text in _ERRORS.items()
+            },
+        },
+    }
+    if endpoint in PUBLIC:
+        operation["security"] = []
+    if endpoint in BODIES:
+        ref = {"$ref": f"#/components/schemas/{BODIES[endpoint].name}"}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref}},
+        }
+    elif endpoint == "triggers.fire_public":
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    return operation
+
+
+def json_schema(schema: Schema) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: _field(spec) for name, spec in schema.fields.items()},
+        "additionalProperties": not schema.strict,
+    }
+    required = [name for name, spec in schema.fields.items() if spec.required]
+    if required:
+        body["required"] = required
+    return body
+
+
+def _field(spec: Field) -> dict[str, Any]:
+    kinds = {
+        "string": {"type": "string"},
+        "uuid": {"type": "string", "format": "uuid"},
+        "integer": {"type": "integer"},
+        "number": {"type": "number"},
+        "boolean": {"type": "boolean"},
+        "object": {"type": "object"},
+        "array": {"type": "array"},
+        "enum": {"type": "string", "enum": list(spec.choices)},
+        "any": {},
+    }
+    out: dict[str, Any] = dict(kinds[spec.kind])
+    if spec.kind == "array" and spec.items is not None:
+        out["items"] = _field(spec.items)
+    for key, value in (
+        ("minLength", spec.min_length if spec.kind == "string" else None),
+        ("maxLength", spec.max_length if spec.kind == "string" else None),
+        ("maxItems", spec.max_length if spec.kind == "array" else None),
+        ("minimum", spec.minimum),
+        ("maximum", spec.maximum),
+    ):
+        if value is not None:
+            out[key] = value
+    if spec.has_default:
+        out["default"] = spec.default
+    if spec.nullable and "type" in out:
+        out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)

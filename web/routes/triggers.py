@@ -1,0 +1,84 @@
+"""Trigger changes, secret rotation, and the public webhook fire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from shared.schemas import TRIGGER_PATCH
+from shared.services.triggers import (
+    TriggerWithSecret,
+    delete_trigger,
+    rotate_secret,
+    update_trigger,
+)
+from shared.services.webhooks import fire_webhook
+from shared.validation import validate
+from web import presenters as p
+from web.body import json_object, raw_body
+from web.context import now, runtime, transaction, work
+
+bp = Blueprint("triggers", __name__, url_prefix="/api")
+
+
+@bp.patch("/routine-triggers/<trigger_id>")
+def update(trigger_id: str) -> Any:
+    with work() as w:
+        body = json_object()
+        fields = validate(TRIGGER_PATCH, body, partial=True)
+        trigger = update_trigger(
+            w.session, w.principal, trigger_id=trigger_id, fields=fields,
+            raw_kind=body.get("kind"), now=now(),
+        )  # fmt: skip
+        return p.trigger(trigger)
+
+
+@bp.delete("/routine-triggers/<trigger_id>")
+def delete(trigger_id: str) -> Any:
+    with work() as w:
+        delete_trigger(w.session, w.principal, trigger_id=trigger_id)
+        return "", 204
+
+
+@bp.post("/routine-triggers/<trigger_id>/rotate-secret")
+def rotate(trigger_id: str) -> Any:
+    with work() as w:
+        rotated = rotate_secret(
+            w.session, w.principal, trigger_id=trigger_id, box=runtime().box,
+            public_url=runtime().settings.public_url, now=now(),
+        )  # fmt: skip
+        return with_secret(rotated)
+
+
+@bp.post("/routine-triggers/public/<public_id>/fire")
+def fire_public(public_id: str) -> Any:
+    body = raw_body()
+    with transaction() as session:
+        recorded = fire_webhook(
+            session, public_id=public_id, headers=lower_case(request.headers), body=body,
+            content_type=request.mimetype or "", box=runtime().box,
+            replay=runtime().replay, now=now(),
+        )  # fmt: skip
+        run = recorded.run
+        answer = {**p.pick(run, p.RUN), "linkedIssue": None, "trigger": None}
+    if recorded.created:
+        runtime().enqueuer.dispatch_run(run.id)
+    return answer, 202
+
+
+def with_secret(result: TriggerWithSecret) -> dict[str, Any]:
+    material = result.secret
+    return {
+        "trigger": p.trigger(result.trigger),
+        "secretMaterial": {
+            "webhookUrl": material.webhook_url,
+            "webhookSecret": material.webhook_secret,
+        }
+        if material
+        else None,
+    }
+
+
+def lower_case(headers: Any) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
