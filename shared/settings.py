@@ -38,6 +38,8 @@ class Settings:
     scheduler_interval_seconds: float = 1.0
     #: Dramatiq worker heartbeat timeout (ms): how soon a dead worker's messages are requeued.
     broker_heartbeat_timeout_ms: int = 60_000
+    #: Off only to prove that correctness does not depend on the leader lease.
+    scheduler_lease: bool = True
     data_dir: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -51,19 +53,20 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if environ is None else environ)
-        data_dir = env.get("ROUTINES_DATA_DIR", ".routines")
+        data_dir = env.get("ROUTINES_DATA_DIR") or ".routines"
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir}/routines.db"
         return cls(
             database_url=_normalize_database_url(database_url),
             redis_url=env.get("REDIS_URL") or None,
             admin_token=env.get("ROUTINES_ADMIN_TOKEN") or None,
             secret_key=env.get("ROUTINES_SECRET_KEY") or None,
-            public_url=env.get("ROUTINES_PUBLIC_URL", "http://127.0.0.1:3100").rstrip("/"),
+            public_url=(env.get("ROUTINES_PUBLIC_URL") or "http://127.0.0.1:3100").rstrip("/"),
             body_limit=_int(env, "ROUTINES_BODY_LIMIT", 1024 * 1024),
-            broker_namespace=env.get("ROUTINES_BROKER_NAMESPACE", "routines"),
+            broker_namespace=env.get("ROUTINES_BROKER_NAMESPACE") or "routines",
             sweep_after_seconds=_float(env, "ROUTINES_SWEEP_AFTER_SECONDS", 30.0),
             scheduler_interval_seconds=_float(env, "ROUTINES_SCHEDULER_INTERVAL_SECONDS", 1.0),
             broker_heartbeat_timeout_ms=_int(env, "ROUTINES_BROKER_HEARTBEAT_TIMEOUT_MS", 60_000),
+            scheduler_lease=env.get("ROUTINES_SCHEDULER_LEASE", "on") != "off",
             data_dir=data_dir,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import uuid
 from collections.abc import Mapping
@@ -64,7 +65,7 @@ def validate(schema: Schema, body: Any, *, partial: bool = False) -> dict[str, A
             if spec.required and not partial:
                 problems.append({"path": [name], "message": "Required"})
             elif spec.has_default and not partial:
-                result[name] = spec.default
+                result[name] = copy.deepcopy(spec.default)
             continue
         value, problem = check_value(spec, body[name])
         if problem is None:

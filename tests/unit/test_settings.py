@@ -1,0 +1,117 @@
+"""Settings.from_env: the environment, read once, with the embedded mode as the default."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import Settings
+
+
+def test_an_empty_environment_gives_the_embedded_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///.routines/routines.db"
+    assert settings.redis_url is None
+    assert settings.admin_token is None
+    assert settings.secret_key is None
+    assert settings.public_url == "http://127.0.0.1:3100"
+    assert settings.body_limit == 1024 * 1024
+    assert settings.broker_namespace == "routines"
+    assert settings.sweep_after_seconds == 30.0
+    assert settings.scheduler_interval_seconds == 1.0
+    assert settings.broker_heartbeat_timeout_ms == 60_000
+    assert settings.data_dir == ".routines"
+    assert settings.mode == "embedded"
+
+
+def test_the_default_sqlite_database_lives_in_the_data_dir() -> None:
+    settings = Settings.from_env({"ROUTINES_DATA_DIR": "/var/lib/routines"})
+    assert settings.database_url == "sqlite:////var/lib/routines/routines.db"
+    assert settings.data_dir == "/var/lib/routines"
+
+
+def test_an_explicit_database_url_wins_over_the_data_dir() -> None:
+    env = {"ROUTINES_DATA_DIR": "/data", "DATABASE_URL": "sqlite:///elsewhere.db"}
+    assert Settings.from_env(env).database_url == "sqlite:///elsewhere.db"
+
+
+def test_an_empty_database_url_falls_back_to_sqlite() -> None:
+    assert Settings.from_env({"DATABASE_URL": ""}).database_url.startswith("sqlite:///")
+
+
+@pytest.mark.parametrize("url", ["postgres://u:p@db:5432/r", "postgresql://u:p@db:5432/r"])
+def test_postgres_urls_are_normalised_to_the_psycopg2_driver(url: str) -> None:
+    settings = Settings.from_env({"DATABASE_URL": url})
+    assert settings.database_url == "postgresql+psycopg2://u:p@db:5432/r"
+
+
+def test_a_url_that_already_names_its_driver_is_kept() -> None:
+    url = "postgresql+psycopg2://u@db/r"
+    assert Settings.from_env({"DATABASE_URL": url}).database_url == url
+
+
+def test_the_mode_is_distributed_only_with_a_redis_url() -> None:
+    pg = {"DATABASE_URL": "postgresql://db/r"}
+    assert Settings.from_env(pg).mode == "embedded"
+    assert Settings.from_env({**pg, "REDIS_URL": ""}).mode == "embedded"
+    distributed = Settings.from_env({**pg, "REDIS_URL": "redis://cache:6379/0"})
+    assert distributed.mode == "distributed"
+    assert distributed.redis_url == "redis://cache:6379/0"
+
+
+def test_empty_tokens_count_as_unset() -> None:
+    settings = Settings.from_env({"ROUTINES_ADMIN_TOKEN": "", "ROUTINES_SECRET_KEY": ""})
+    assert settings.admin_token is None
+    assert settings.secret_key is None
+
+
+def test_tokens_are_read_from_the_environment() -> None:
+    env = {"ROUTINES_ADMIN_TOKEN": "adm", "ROUTINES_SECRET_KEY": "sec"}
+    settings = Settings.from_env(env)
+    assert (settings.admin_token, settings.secret_key) == ("adm", "sec")
+
+
+def test_numbers_are_parsed_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "ROUTINES_BODY_LIMIT": "2048",
+            "ROUTINES_SWEEP_AFTER_SECONDS": "2.5",
+            "ROUTINES_SCHEDULER_INTERVAL_SECONDS": "0.25",
+            "ROUTINES_BROKER_HEARTBEAT_TIMEOUT_MS": "5000",
+        }
+    )
+    assert settings.body_limit == 2048
+    assert settings.sweep_after_seconds == 2.5
+    assert settings.scheduler_interval_seconds == 0.25
+    assert settings.broker_heartbeat_timeout_ms == 5000
+
+
+def test_empty_numbers_fall_back_to_their_defaults() -> None:
+    settings = Settings.from_env({"ROUTINES_BODY_LIMIT": "", "ROUTINES_SWEEP_AFTER_SECONDS": ""})
+    assert settings.body_limit == 1024 * 1024
+    assert settings.sweep_after_seconds == 30.0
+
+
+def test_a_malformed_number_is_an_error_at_start_up() -> None:
+    with pytest.raises(ValueError):
+        Settings.from_env({"ROUTINES_BODY_LIMIT": "1MB"})
+
+
+def test_the_public_url_loses_its_trailing_slash() -> None:
+    settings = Settings.from_env({"ROUTINES_PUBLIC_URL": "https://routines.example.com/"})
+    assert settings.public_url == "https://routines.example.com"
+
+
+def test_the_broker_namespace_is_configurable() -> None:
+    assert Settings.from_env({"ROUTINES_BROKER_NAMESPACE": "t1"}).broker_namespace == "t1"
+
+
+def test_from_env_reads_os_environ_when_given_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUTINES_BROKER_NAMESPACE", "from-os-environ")
+    assert Settings.from_env().broker_namespace == "from-os-environ"
+
+
+def test_with_overrides_returns_a_changed_copy() -> None:
+    base = Settings.from_env({})
+    changed = base.with_overrides(redis_url="redis://x", body_limit=10)
+    assert (changed.mode, changed.body_limit) == ("distributed", 10)
+    assert (base.mode, base.body_limit) == ("embedded", 1024 * 1024)
