@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.errors import Invalid
+from shared.jsontext import storable_text
 
 Kind = Literal["string", "integer", "number", "boolean", "uuid", "object", "array", "enum", "any"]
 _MISSING: Any = object()
@@ -88,6 +89,8 @@ def check_value(spec: Field, value: Any) -> tuple[Any, str | None]:
 def _check_string(spec: Field, value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, str):
         return None, f"Expected string, received {_type_name(value)}"
+    if not storable_text(value):
+        return None, "String must not contain NUL or lone surrogate characters"
     if spec.trim:
         value = value.strip()
     if spec.min_length is not None and len(value) < spec.min_length:

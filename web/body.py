@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 
+from shared import jsontext
 from shared.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 from web.context import runtime
 
@@ -36,10 +36,7 @@ def json_body(*, allow_empty: bool = True) -> Any:
 
 
 def parse_json(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
-        raise Invalid("Malformed JSON body") from None
+    return jsontext.parse(data)
 
 
 def json_object(*, allow_empty: bool = True) -> dict[str, Any]:

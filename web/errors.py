@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -58,6 +58,11 @@ def register_error_handlers(app: Flask) -> None:
     def database_down(error: Exception) -> tuple[Response, int]:
         log.warning("database unavailable: %s", type(error).__name__)
         return error_response(503, "Database unavailable")
+
+    @app.errorhandler(DataError)
+    def bad_value(_error: DataError) -> tuple[Response, int]:
+        log.warning("database refused a value", exc_info=True)
+        return error_response(400, "Invalid value")
 
     @app.errorhandler(Exception)
     def unexpected(_error: Exception) -> tuple[Response, int]:

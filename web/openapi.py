@@ -148,7 +148,7 @@ def json_schema(schema: Schema) -> dict[str, Any]:
 
 
 def _field(spec: Field) -> dict[str, Any]:
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         "string": {"type": "string"},
         "uuid": {"type": "string", "format": "uuid"},
         "integer": {"type": "integer"},

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.access import require_board
+from shared.access import ASSIGN, require_board, require_permission
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.models import Agent, AgentKey, Company
@@ -28,6 +28,7 @@ def create_agent(
     now: datetime,
 ) -> Agent:
     require_board(principal, "manage agents")
+    require_permission(principal, company.id, ASSIGN)
     agent = Agent(company_id=company.id, created_at=now, updated_at=now, **_columns(fields))
     session.add(agent)
     session.flush()
@@ -65,6 +66,8 @@ def create_key(
     """The key and its token; only the hash is kept, so the token is shown once."""
     agent = load_visible(session, principal, Agent, agent_id, AGENT_NOT_FOUND)
     require_board(principal, "manage agent keys")
+    # A key acts as the agent, so minting one is assigning work through it.
+    require_permission(principal, agent.company_id, ASSIGN)
     token = new_token(AGENT_KEY_PREFIX)
     key = AgentKey(
         agent_id=agent.id,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.access import require_admin, visible_company_ids
 from shared.auth import Principal
+from shared.errors import Invalid
 from shared.models import Company
 
 
@@ -17,9 +18,13 @@ def create_company(
     session: Session, principal: Principal, *, name: str, issue_prefix: str | None, now: datetime
 ) -> Company:
     require_admin(principal)
+    prefix = _clean(issue_prefix)[:10] if issue_prefix is not None else _clean(name)[:4] or "ISS"
+    if not prefix:
+        problem = {"path": ["issuePrefix"], "message": "Must contain letters or digits"}
+        raise Invalid("Validation error", details=[problem])
     company = Company(
         name=name,
-        issue_prefix=_clean(issue_prefix)[:10] if issue_prefix else (_clean(name)[:4] or "ISS"),
+        issue_prefix=prefix,
         issue_counter=0,
         created_at=now,
         updated_at=now,

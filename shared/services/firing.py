@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -101,15 +101,21 @@ def record_run(
     }
     if _insert_unless_taken(session, values):
         return Recorded(run=_load(session, run_id), created=True)
-    existing = session.scalar(
-        select(RoutineRun).where(
+    taken: tuple[ColumnElement[bool], ...]
+    if request.scheduled_for is not None:
+        taken = (
+            RoutineRun.trigger_id == request.trigger_id,
+            RoutineRun.scheduled_for == request.scheduled_for,
+        )
+    else:
+        taken = (
             RoutineRun.routine_id == routine.id,
             RoutineRun.idempotency_scope == values["idempotency_scope"],
             RoutineRun.idempotency_key == key,
         )
-    )
+    existing = session.scalar(select(RoutineRun).where(*taken))
     if existing is None:
-        raise Conflict("Run already recorded for this tick")
+        raise Conflict("Run already recorded")
     return Recorded(run=existing, created=False)
 
 

@@ -21,7 +21,7 @@ from shared.services.references import (
     check_parent_issue,
     check_project,
 )
-from shared.vocabulary import ROUTINE_EXECUTION
+from shared.vocabulary import ISSUE_STATUSES, ROUTINE_EXECUTION
 
 ISSUE_NOT_FOUND = "Issue not found"
 
@@ -85,7 +85,11 @@ def new_issue(session: Session, *, company: Company, now: datetime, **columns: A
 def list_issues(session: Session, company: Company, filters: IssueFilter) -> list[Issue]:
     query = select(Issue).where(Issue.company_id == company.id)
     if filters.status:
-        query = query.where(Issue.status.in_(filters.status.split(",")))
+        # Unknown statuses match nothing; only known ones ever reach the database.
+        statuses = [s for s in filters.status.split(",") if s in ISSUE_STATUSES]
+        if not statuses:
+            return []
+        query = query.where(Issue.status.in_(statuses))
     if filters.origin_kind:
         query = query.where(Issue.origin_kind == filters.origin_kind)
     if filters.origin_id:

@@ -17,8 +17,14 @@ PROJECT_NOT_FOUND = "Project not found"
 
 
 def create_project(
-    session: Session, *, company: Company, fields: dict[str, Any], now: datetime
+    session: Session,
+    principal: Principal,
+    *,
+    company: Company,
+    fields: dict[str, Any],
+    now: datetime,
 ) -> Project:
+    require_board(principal, "manage projects")
     project = Project(company_id=company.id, created_at=now, updated_at=now, **fields)
     session.add(project)
     session.flush()
@@ -42,6 +48,7 @@ def update_project(
     now: datetime,
 ) -> Project:
     project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
+    require_board(principal, "manage projects")
     for name, value in fields.items():
         setattr(project, name, value)
     project.updated_at = now
@@ -81,8 +88,14 @@ def resume_project(
 
 
 def create_goal(
-    session: Session, *, company: Company, fields: dict[str, Any], now: datetime
+    session: Session,
+    principal: Principal,
+    *,
+    company: Company,
+    fields: dict[str, Any],
+    now: datetime,
 ) -> Goal:
+    require_board(principal, "manage goals")
     goal = Goal(company_id=company.id, created_at=now, updated_at=now, **fields)
     session.add(goal)
     session.flush()

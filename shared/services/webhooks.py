@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import jsontext
 from shared.errors import Conflict, Invalid, NotFound, UnsupportedMediaType
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.replay import ReplayGuard
@@ -77,10 +77,7 @@ def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
         raise UnsupportedMediaType("Content-Type must be application/json")
     if not body.strip():
         return {}
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        raise Invalid("Malformed JSON body") from None
+    parsed = jsontext.parse(body)
     if not isinstance(parsed, dict):
         raise Invalid("Request body must be a JSON object")
     return parsed

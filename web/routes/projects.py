@@ -32,7 +32,9 @@ def create(company_id: str) -> Any:
     with work() as w:
         fields = validate(PROJECT_CREATE, json_object())
         company = company_from_path(w.session, w.principal, company_id)
-        return p.project(create_project(w.session, company=company, fields=fields, now=now())), 201
+        return p.project(
+            create_project(w.session, w.principal, company=company, fields=fields, now=now())
+        ), 201
 
 
 @bp.get("/companies/<company_id>/projects")
@@ -85,7 +87,9 @@ def create_company_goal(company_id: str) -> Any:
     with work() as w:
         fields = validate(GOAL_CREATE, json_object())
         company = company_from_path(w.session, w.principal, company_id)
-        return p.goal(create_goal(w.session, company=company, fields=fields, now=now())), 201
+        return p.goal(
+            create_goal(w.session, w.principal, company=company, fields=fields, now=now())
+        ), 201
 
 
 @bp.get("/companies/<company_id>/goals")
