@@ -5,10 +5,23 @@ from __future__ import annotations
 import signal
 import threading
 
+import redis
+
+from scheduler.lease import AlwaysLeader, Lease, RedisLease
 from scheduler.loop import Scheduler
 from shared.logs import configure_logging
 from shared.runtime import build_runtime
 from shared.settings import Settings
+
+#: Lease lifetime: a few scheduler ticks, so a dead leader is replaced within seconds.
+LEASE_TTL_MS = 5_000
+
+
+def build_lease(settings: Settings) -> Lease:
+    if not settings.redis_url or not settings.scheduler_lease:
+        return AlwaysLeader()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return RedisLease(client, f"{settings.broker_namespace}:scheduler-leader", ttl_ms=LEASE_TTL_MS)
 
 
 def main() -> None:
@@ -16,7 +29,8 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Scheduler(build_runtime(Settings.from_env())).run(stop)
+    settings = Settings.from_env()
+    Scheduler(build_runtime(settings), build_lease(settings)).run(stop)
 
 
 if __name__ == "__main__":

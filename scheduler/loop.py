@@ -1,7 +1,11 @@
-"""The scheduler loop: each tick sweeps undecided runs back onto the queue.
+"""The scheduler loop. Each tick, the lease holder:
 
-A run is durable in PostgreSQL before its 202; if the enqueue after commit was lost
-(broker down, worker killed before ack), the sweep is what still gets it decided.
+1. scans due schedule triggers (keyset pages over the next_run_at index) and
+   enqueues `fire_schedule(trigger_id, due_at)` for each, unless that very tick
+   was enqueued recently (then it is re-enqueued only after a timeout);
+2. sweeps runs still `received` after a while back onto the queue: a run is
+   durable before its 202, so a lost message (broker down, worker killed) is
+   recovered here.
 """
 
 from __future__ import annotations
@@ -9,33 +13,79 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from scheduler.lease import AlwaysLeader, Lease
 from shared.db import transaction
 from shared.runtime import Runtime
+from shared.services.schedules import due_triggers
 from shared.services.sweep import undecided_runs
+from shared.timefmt import iso
 
 log = logging.getLogger(__name__)
 
-#: Runs re-enqueued per tick at most, so one tick stays short.
+#: Rows per page of the due scan, and runs per sweep.
+SCAN_BATCH = 1000
 SWEEP_BATCH = 500
+#: A tick enqueued this long ago and still due is enqueued again (its message was lost).
+REENQUEUE_AFTER_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class TickReport:
-    swept: int
+    leader: bool
+    enqueued: int = 0
+    swept: int = 0
+
+
+@dataclass
+class _Recent:
+    """When each key was last enqueued, forgotten after `ttl` seconds."""
+
+    ttl: float
+    seen: dict[object, float] = field(default_factory=dict)
+
+    def due(self, key: object, now: float) -> bool:
+        last = self.seen.get(key)
+        return last is None or now - last >= self.ttl
+
+    def mark(self, key: object, now: float) -> None:
+        self.seen[key] = now
+
+    def prune(self, now: float) -> None:
+        self.seen = {k: v for k, v in self.seen.items() if now - v < self.ttl}
 
 
 class Scheduler:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, lease: Lease | None = None) -> None:
         self.runtime = runtime
-        #: When each run was last re-enqueued here, so a slow queue is not flooded.
-        self._swept_at: dict[uuid.UUID, float] = {}
+        self.lease = lease or AlwaysLeader()
+        self._ticks = _Recent(REENQUEUE_AFTER_SECONDS)
+        self._runs = _Recent(runtime.settings.sweep_after_seconds)
 
     def tick(self) -> TickReport:
-        return TickReport(swept=self.sweep())
+        if not self.lease.hold():
+            return TickReport(leader=False)
+        return TickReport(leader=True, enqueued=self.scan(), swept=self.sweep())
+
+    def scan(self) -> int:
+        now, clock_now = time.monotonic(), self.runtime.clock.now()
+        self._ticks.prune(now)
+        enqueued, after = 0, None
+        while True:
+            with transaction(self.runtime.sessions) as session:
+                page = due_triggers(session, now=clock_now, limit=SCAN_BATCH, after=after)
+            for due in page:
+                key = (due.trigger_id, due.due_at)
+                if self._ticks.due(key, now) and self.runtime.enqueuer.fire_schedule(
+                    due.trigger_id, iso(due.due_at)
+                ):
+                    self._ticks.mark(key, now)
+                    enqueued += 1
+            if len(page) < SCAN_BATCH or not self.lease.hold():
+                return enqueued
+            after = (page[-1].due_at, page[-1].trigger_id)
 
     def sweep(self) -> int:
         settings = self.runtime.settings
@@ -43,23 +93,25 @@ class Scheduler:
         with transaction(self.runtime.sessions) as session:
             run_ids = undecided_runs(session, recorded_before=cutoff, limit=SWEEP_BATCH)
         now = time.monotonic()
-        self._swept_at = {
-            k: v for k, v in self._swept_at.items() if now - v < settings.sweep_after_seconds
-        }
-        due = [run_id for run_id in run_ids if run_id not in self._swept_at]
-        for run_id in due:
-            if self.runtime.enqueuer.dispatch_run(run_id):
-                self._swept_at[run_id] = now
-        if due:
-            log.info("swept undecided runs", extra={"outcome": f"{len(due)} re-enqueued"})
-        return len(due)
+        self._runs.prune(now)
+        swept = 0
+        for run_id in run_ids:
+            if self._runs.due(run_id, now) and self.runtime.enqueuer.dispatch_run(run_id):
+                self._runs.mark(run_id, now)
+                swept += 1
+        if swept:
+            log.info("swept undecided runs", extra={"outcome": f"{swept} re-enqueued"})
+        return swept
 
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set; a failing tick is logged and retried, never fatal."""
         interval = self.runtime.settings.scheduler_interval_seconds
-        while not stop.is_set():
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
-            stop.wait(interval)
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("scheduler tick failed")
+                stop.wait(interval)
+        finally:
+            self.lease.release()

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 import dramatiq
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from shared.broker import DISPATCH_ACTOR, DISPATCH_QUEUE
+from shared.broker import DISPATCH_ACTOR, DISPATCH_QUEUE, FIRE_SCHEDULE_ACTOR, SCHEDULE_QUEUE
 from shared.db import transaction
 from shared.runtime import Runtime
 from shared.services.dispatch import Decision, dispatch_run, fail_run
+from shared.services.schedules import Fired, fire_schedule
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +38,36 @@ def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
             return fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
 
 
+def fire_tick(runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime) -> Fired:
+    """Record the tick's runs in one transaction, then have each decided."""
+    with transaction(runtime.sessions) as session:
+        fired = fire_schedule(
+            session, trigger_id=trigger_id, due_at=due_at, now=runtime.clock.now()
+        )
+    for run_id in fired.run_ids:
+        runtime.enqueuer.dispatch_run(run_id)
+    return fired
+
+
 def register(runtime: Runtime) -> None:
     """Declare the actors on `runtime.broker`."""
 
     def dispatch_run_actor(run_id: str) -> None:
         decision = decide(runtime, uuid.UUID(run_id))
-        log.info(
-            "run decided",
-            extra={"run_id": run_id, "outcome": decision.outcome.value},
-        )
+        log.info("run decided", extra={"run_id": run_id, "outcome": decision.outcome.value})
 
-    declare = dramatiq.actor(
-        actor_name=DISPATCH_ACTOR, queue_name=DISPATCH_QUEUE, broker=runtime.broker
+    def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
+        fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))
+        if fired.run_ids or fired.missed:
+            log.info(
+                "schedule fired",
+                extra={"trigger_id": trigger_id, "outcome": f"{len(fired.run_ids)} runs"},
+            )
+
+    broker = runtime.broker
+    dramatiq.actor(actor_name=DISPATCH_ACTOR, queue_name=DISPATCH_QUEUE, broker=broker)(
+        dispatch_run_actor
     )
-    declare(dispatch_run_actor)
+    dramatiq.actor(actor_name=FIRE_SCHEDULE_ACTOR, queue_name=SCHEDULE_QUEUE, broker=broker)(
+        fire_schedule_actor
+    )

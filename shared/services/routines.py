@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.access import may_create_routine, may_update_routine
 from shared.auth import Principal
+from shared.cron import next_fire_after
 from shared.errors import Conflict, Unprocessable
 from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, RoutineTrigger
 from shared.services.lookup import load_visible
@@ -99,6 +100,7 @@ def update_routine(
     routine = load_visible(
         session, principal, Routine, routine_id, ROUTINE_NOT_FOUND, for_update=True
     )
+    was_active = routine.status == "active"
     new_assignee = fields.get("assigneeAgentId", routine.assignee_agent_id)
     may_update_routine(
         principal,
@@ -125,6 +127,8 @@ def update_routine(
         if fields.get("status") == "active":
             raise Unprocessable("Default agent required")
         routine.status = "paused"
+    if was_active is False and routine.status == "active":
+        restart_schedules(session, routine.id, now=now)
     routine.updated_by_agent_id = principal.agent_id
     routine.updated_by_user_id = principal.user_id
     routine.updated_at = now
@@ -240,3 +244,19 @@ def _definitions(fields: dict[str, Any]) -> list[dict[str, Any]]:
         title=fields.get("title"),
         description=fields.get("description"),
     )
+
+
+def restart_schedules(session: Session, routine_id: uuid.UUID, *, now: datetime) -> None:
+    """A resumed routine picks up at its next tick after now: the pause is not backfilled."""
+    triggers = session.scalars(
+        select(RoutineTrigger).where(
+            RoutineTrigger.routine_id == routine_id,
+            RoutineTrigger.kind == "schedule",
+            RoutineTrigger.enabled.is_(True),
+        )
+    )
+    for trigger in triggers:
+        if trigger.cron_expression:
+            trigger.next_run_at = next_fire_after(
+                trigger.cron_expression, trigger.timezone or "UTC", now
+            )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared.access import may_manage_routine
 from shared.auth import Principal
+from shared.cron import next_fire_after, parse_cron, validate_timezone
 from shared.errors import Unprocessable
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.secrets_box import SecretBox
@@ -172,8 +173,6 @@ def _set_schedule(
     trigger: RoutineTrigger, routine: Routine, cron: str, timezone: str, now: datetime
 ) -> None:
     """Validate, then restart the schedule from now: enabling never backfills."""
-    from shared.cron import next_fire_after, parse_cron, validate_timezone  # TEMP until cron lands
-
     spec = parse_cron(cron)
     validate_timezone(timezone)
     if trigger.enabled:
