@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -10,9 +11,12 @@ import redis
 from scheduler.lease import AlwaysLeader, Lease, RedisLease
 from scheduler.loop import Scheduler
 from shared.logs import configure_logging
+from shared.probes import probe_server, serve_in_thread
 from shared.runtime import build_runtime
 from shared.settings import Settings
 
+#: Port of the scheduler pod's /metrics, /health/live and /health.
+METRICS_PORT = int(os.environ.get("ROUTINES_METRICS_PORT", "9300"))
 #: Lease lifetime: a few scheduler ticks, so a dead leader is replaced within seconds.
 LEASE_TTL_MS = 5_000
 
@@ -30,7 +34,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     settings = Settings.from_env()
-    Scheduler(build_runtime(settings), build_lease(settings)).run(stop)
+    runtime = build_runtime(settings)
+    serve_in_thread(probe_server(METRICS_PORT, lambda: runtime))
+    Scheduler(runtime, build_lease(settings)).run(stop)
 
 
 if __name__ == "__main__":

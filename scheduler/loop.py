@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ from datetime import timedelta
 
 from scheduler.lease import AlwaysLeader, Lease
 from shared.db import transaction
+from shared.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED
 from shared.runtime import Runtime
 from shared.services.schedules import due_triggers
 from shared.services.sweep import undecided_runs
@@ -61,21 +64,32 @@ class Scheduler:
     def __init__(self, runtime: Runtime, lease: Lease | None = None) -> None:
         self.runtime = runtime
         self.lease = lease or AlwaysLeader()
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self.leader = False
         self._ticks = _Recent(REENQUEUE_AFTER_SECONDS)
         self._runs = _Recent(runtime.settings.sweep_after_seconds)
 
     def tick(self) -> TickReport:
-        if not self.lease.hold():
+        if not self._hold():
             return TickReport(leader=False)
-        return TickReport(leader=True, enqueued=self.scan(), swept=self.sweep())
+        enqueued = self.scan()
+        if not self.leader:  # the lease was lost during the scan: stop at once
+            return TickReport(leader=False, enqueued=enqueued)
+        return TickReport(leader=True, enqueued=enqueued, swept=self.sweep())
+
+    def _hold(self) -> bool:
+        self.leader = self.lease.hold()
+        SCHEDULER_LEADER.labels(self.instance).set(1 if self.leader else 0)
+        return self.leader
 
     def scan(self) -> int:
         now, clock_now = time.monotonic(), self.runtime.clock.now()
         self._ticks.prune(now)
-        enqueued, after = 0, None
+        enqueued, seen, after = 0, 0, None
         while True:
             with transaction(self.runtime.sessions) as session:
                 page = due_triggers(session, now=clock_now, limit=SCAN_BATCH, after=after)
+            seen += len(page)
             for due in page:
                 key = (due.trigger_id, due.due_at)
                 if self._ticks.due(key, now) and self.runtime.enqueuer.fire_schedule(
@@ -83,7 +97,8 @@ class Scheduler:
                 ):
                     self._ticks.mark(key, now)
                     enqueued += 1
-            if len(page) < SCAN_BATCH or not self.lease.hold():
+            if len(page) < SCAN_BATCH or not self._hold():
+                DUE_BACKLOG.set(seen)
                 return enqueued
             after = (page[-1].due_at, page[-1].trigger_id)
 
@@ -99,6 +114,7 @@ class Scheduler:
             if self._runs.due(run_id, now) and self.runtime.enqueuer.dispatch_run(run_id):
                 self._runs.mark(run_id, now)
                 swept += 1
+        SWEEP_REENQUEUED.inc(swept)
         if swept:
             log.info("swept undecided runs", extra={"outcome": f"{swept} re-enqueued"})
         return swept

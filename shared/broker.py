@@ -77,9 +77,9 @@ class Enqueuer:
         return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULE_ACTOR, (str(trigger_id), due_at_iso), None)
 
     def _send(self, queue: str, actor: str, args: tuple[str, ...], request_id: str | None) -> bool:
-        options = {"request_id": request_id} if request_id else {}
+        kwargs = {"request_id": request_id} if request_id else {}
         message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=queue, actor_name=actor, args=args, kwargs={}, options=options
+            queue_name=queue, actor_name=actor, args=args, kwargs=kwargs, options={}
         )
         try:
             self.broker.enqueue(message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared import vocabulary as v
-from shared.validation import Field, Schema
+from shared.validation import Field, Schema, patch_of
 
 _ID = Field("uuid", nullable=True)
 
@@ -34,7 +34,7 @@ AGENT_CREATE = Schema(
         "status": Field("enum", choices=v.AGENT_STATUSES, default="active"),
     },
 )
-AGENT_PATCH = Schema("AgentPatch", AGENT_CREATE.fields)
+AGENT_PATCH = patch_of(AGENT_CREATE, "AgentPatch")
 AGENT_KEY_CREATE = Schema(
     "AgentKeyCreate",
     {"name": Field("string", required=True, trim=True, min_length=1, max_length=200)},
@@ -47,7 +47,7 @@ PROJECT_CREATE = Schema(
         "status": Field("string", max_length=32, default="active"),
     },
 )
-PROJECT_PATCH = Schema("ProjectPatch", PROJECT_CREATE.fields)
+PROJECT_PATCH = patch_of(PROJECT_CREATE, "ProjectPatch")
 PROJECT_PAUSE = Schema("ProjectPause", {"reason": Field("string", nullable=True, max_length=500)})
 GOAL_CREATE = Schema(
     "GoalCreate",
@@ -69,13 +69,7 @@ ISSUE_CREATE = Schema(
         "parentId": _ID,
     },
 )
-ISSUE_PATCH = Schema(
-    "IssuePatch",
-    {
-        name: ISSUE_CREATE.fields[name]
-        for name in ("title", "description", "status", "priority", "assigneeAgentId")
-    },
-)
+ISSUE_PATCH = patch_of(ISSUE_CREATE, "IssuePatch", without=("projectId", "goalId", "parentId"))
 ROUTINE_CREATE = Schema(
     "RoutineCreate",
     {
@@ -94,7 +88,7 @@ ROUTINE_CREATE = Schema(
         "variables": Field("array", items=Field("object"), max_length=100, default=[]),
     },
 )
-ROUTINE_PATCH = Schema("RoutinePatch", ROUTINE_CREATE.fields)
+ROUTINE_PATCH = patch_of(ROUTINE_CREATE, "RoutinePatch")
 TRIGGER_CREATE = Schema(
     "TriggerCreate",
     {
@@ -107,11 +101,7 @@ TRIGGER_CREATE = Schema(
         "replayWindowSec": Field("integer", minimum=30, maximum=86400, default=300),
     },
 )
-TRIGGER_PATCH = Schema(
-    "TriggerPatch",
-    {name: spec for name, spec in TRIGGER_CREATE.fields.items() if name != "kind"},
-)
-_VARIABLE_VALUE = Field("any", nullable=True)
+TRIGGER_PATCH = patch_of(TRIGGER_CREATE, "TriggerPatch", without=("kind",))
 RUN_CREATE = Schema(
     "RunCreate",
     {

@@ -6,7 +6,7 @@ import copy
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from shared.errors import Invalid
@@ -47,6 +47,17 @@ class Schema:
 
 
 Problem = dict[str, Any]
+
+
+def patch_of(schema: Schema, name: str, *, without: tuple[str, ...] = ()) -> Schema:
+    """The PATCH form of a create schema: every field optional, no defaults, because
+    an absent field means "unchanged"."""
+    fields = {
+        key: replace(spec, required=False, default=_MISSING)
+        for key, spec in schema.fields.items()
+        if key not in without
+    }
+    return Schema(name, fields, strict=schema.strict, description=schema.description)
 
 
 def validate(schema: Schema, body: Any, *, partial: bool = False) -> dict[str, Any]:

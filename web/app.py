@@ -6,8 +6,19 @@ from flask import Flask
 
 from shared.runtime import Runtime, build_runtime
 from shared.settings import Settings
+from web import telemetry
 from web.errors import register_error_handlers
-from web.routes import agents, companies, health, issues, projects, routines, runs, triggers
+from web.routes import (
+    agents,
+    companies,
+    health,
+    issues,
+    metrics,
+    projects,
+    routines,
+    runs,
+    triggers,
+)
 
 BLUEPRINTS = (
     companies.bp,
@@ -17,6 +28,7 @@ BLUEPRINTS = (
     routines.bp,
     runs.bp,
     triggers.bp,
+    metrics.bp,
     health.bp,
 )
 
@@ -31,4 +43,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    telemetry.install(app)
     return app

@@ -1,6 +1,11 @@
 """gunicorn settings for the web process (`gunicorn -c python:web.gunicorn_conf`)."""
 
 import os
+import tempfile
+
+#: Metrics of all gunicorn workers are summed through files here; set before any
+#: worker imports prometheus_client (this file is read by the master first).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="routines-web-metrics-"))
 
 #: Threads per worker: requests mostly wait on PostgreSQL, so a few threads help.
 threads = int(os.environ.get("WEB_THREADS", "4"))
@@ -10,3 +15,9 @@ graceful_timeout = 20
 timeout = 60
 keepalive = 5
 accesslog = None
+
+
+def child_exit(_server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]

@@ -13,8 +13,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.broker import DISPATCH_ACTOR, DISPATCH_QUEUE, FIRE_SCHEDULE_ACTOR, SCHEDULE_QUEUE
 from shared.db import transaction
+from shared.metrics import (
+    DISPATCH_ERRORS,
+    FIRE_TO_DECISION,
+    MISSED_TICKS,
+    RUNS_DECIDED,
+    SCHEDULE_LAG,
+)
 from shared.runtime import Runtime
-from shared.services.dispatch import Decision, dispatch_run, fail_run
+from shared.services.dispatch import Decision, Outcome, dispatch_run, fail_run
 from shared.services.schedules import Fired, fire_schedule
 
 log = logging.getLogger(__name__)
@@ -28,33 +35,52 @@ def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
     retrying forever, while a transient one is raised so that the broker retries."""
     try:
         with transaction(runtime.sessions) as session:
-            return dispatch_run(session, run_id=run_id, now=runtime.clock.now())
+            decision = dispatch_run(session, run_id=run_id, now=runtime.clock.now())
     except TRANSIENT:
+        DISPATCH_ERRORS.labels("transient").inc()
         raise
     except Exception as error:
+        DISPATCH_ERRORS.labels("unexpected").inc()
         log.exception("dispatch failed", extra={"run_id": str(run_id)})
         with transaction(runtime.sessions) as session:
             reason = f"Dispatch failed: {type(error).__name__}: {error}"[:1000]
-            return fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
+            decision = fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
+    _observe(decision, runtime.clock.now())
+    return decision
 
 
 def fire_tick(runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime) -> Fired:
     """Record the tick's runs in one transaction, then have each decided."""
     with transaction(runtime.sessions) as session:
-        fired = fire_schedule(
-            session, trigger_id=trigger_id, due_at=due_at, now=runtime.clock.now()
-        )
+        now = runtime.clock.now()
+        fired = fire_schedule(session, trigger_id=trigger_id, due_at=due_at, now=now)
+    for tick in fired.ticks:
+        SCHEDULE_LAG.observe(max(0.0, (now - tick).total_seconds()))
+    if fired.missed:
+        MISSED_TICKS.labels(fired.policy, "dropped").inc(fired.missed)
+    if fired.caught_up:
+        MISSED_TICKS.labels(fired.policy, "caught_up").inc(fired.caught_up)
     for run_id in fired.run_ids:
         runtime.enqueuer.dispatch_run(run_id)
     return fired
 
 
+def _observe(decision: Decision, now: datetime) -> None:
+    if decision.outcome in (Outcome.ALREADY_DECIDED, Outcome.MISSING):
+        return
+    source = decision.source or "unknown"
+    RUNS_DECIDED.labels(decision.outcome.value, source).inc()
+    if decision.recorded_at is not None:
+        FIRE_TO_DECISION.labels(source).observe((now - decision.recorded_at).total_seconds())
+
+
 def register(runtime: Runtime) -> None:
     """Declare the actors on `runtime.broker`."""
 
-    def dispatch_run_actor(run_id: str) -> None:
+    def dispatch_run_actor(run_id: str, request_id: str | None = None) -> None:
         decision = decide(runtime, uuid.UUID(run_id))
-        log.info("run decided", extra={"run_id": run_id, "outcome": decision.outcome.value})
+        context = {"run_id": run_id, "request_id": request_id}
+        log.info("run decided", extra={**context, "outcome": decision.outcome.value})
 
     def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
         fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))

@@ -1,18 +1,56 @@
-"""Entry point for `dramatiq workers.main:setup` (the distributed worker process)."""
+"""Entry point for `dramatiq workers.main:setup` (the distributed worker process).
+
+Dramatiq forks several worker processes; their metrics are summed through files
+in PROMETHEUS_MULTIPROC_DIR, which must be set before prometheus_client is first
+imported, hence the environment is settled before the other imports.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
+
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.environ.get("dramatiq_prom_db")  # noqa: SIM112 (dramatiq's own spelling)
+    or os.path.join(tempfile.gettempdir(), "dramatiq-prometheus"),
+)
+os.environ.setdefault("dramatiq_prom_db", os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
 import dramatiq
+from dramatiq.middleware.prometheus import Prometheus
 
 from shared.logs import configure_logging
-from shared.runtime import build_runtime
+from shared.probes import probe_server
+from shared.runtime import Runtime, build_runtime
 from shared.settings import Settings
 from workers.actors import register
+
+#: Port of the worker pod's /metrics, /health/live and /health (one server per pod).
+METRICS_PORT = int(os.environ.get("ROUTINES_METRICS_PORT", "9191"))
+
+
+class RoutinesPrometheus(Prometheus):
+    """Dramatiq's own metrics, exposed by our probe server (which adds health checks)
+    instead of its metrics-only one."""
+
+    @property
+    def forks(self) -> list[Callable[[], int]]:
+        return [_serve_probes]
+
+
+def _serve_probes() -> int:
+    configure_logging("worker-probes")
+    runtime = build_runtime(Settings.from_env())
+    probe_server(METRICS_PORT, lambda: runtime).serve_forever()
+    return 0
 
 
 def setup() -> None:
     """Called by the dramatiq CLI in each worker process before it consumes."""
     configure_logging("worker")
-    runtime = build_runtime(Settings.from_env())
+    runtime: Runtime = build_runtime(Settings.from_env())
+    runtime.broker.add_middleware(RoutinesPrometheus())
     dramatiq.set_broker(runtime.broker)
     register(runtime)

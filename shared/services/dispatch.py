@@ -33,6 +33,8 @@ class Decision:
     run_id: uuid.UUID
     issue_id: uuid.UUID | None = None
     source: str | None = None
+    #: When the run was recorded, for the fire-to-decision latency.
+    recorded_at: datetime | None = None
 
 
 RESULT_CREATED = "Created execution issue {}"
@@ -65,8 +67,9 @@ def fail_run(session: Session, *, run_id: uuid.UUID, reason: str, now: datetime)
     routine = session.get(Routine, run.routine_id)
     trigger = session.get(RoutineTrigger, run.trigger_id) if run.trigger_id else None
     assert routine is not None
-    _finish(run, routine, trigger, Outcome.FAILED, now=now, reason=reason, result=RESULT_FAILED)
-    return Decision(Outcome.FAILED, run_id, source=run.source)
+    return _finish(
+        run, routine, trigger, Outcome.FAILED, now=now, reason=reason, result=RESULT_FAILED
+    )
 
 
 def _decide(
@@ -209,4 +212,4 @@ def _finish(
     if trigger is not None:
         trigger.last_fired_at = now
         trigger.last_result = result or f"Skipped: {reason}"
-    return Decision(outcome, run.id, issue.id if issue else None, run.source)
+    return Decision(outcome, run.id, issue.id if issue else None, run.source, run.created_at)

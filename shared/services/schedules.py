@@ -34,6 +34,10 @@ class Fired:
     run_ids: tuple[uuid.UUID, ...]
     missed: int = 0
     next_run_at: datetime | None = None
+    #: The ticks recorded, and how many of them were stale ones caught up.
+    ticks: tuple[datetime, ...] = ()
+    caught_up: int = 0
+    policy: str = ""
 
 
 def due_triggers(
@@ -91,7 +95,7 @@ def fire_schedule(
         grace=grace,
         cap=cap,
     )
-    run_ids = tuple(_record_tick(session, routine, trigger, tick, now) for tick in plan.fire)
+    recorded = [(tick, _record_tick(session, routine, trigger, tick, now)) for tick in plan.fire]
     moved = session.execute(
         update(RoutineTrigger)
         .where(RoutineTrigger.id == trigger.id, RoutineTrigger.next_run_at == due_at)
@@ -100,7 +104,15 @@ def fire_schedule(
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise RuntimeError("next_run_at changed under the trigger lock")
-    return Fired(tuple(r for r in run_ids if r is not None), plan.missed, plan.next_run_at)
+    kept = [(tick, run_id) for tick, run_id in recorded if run_id is not None]
+    return Fired(
+        run_ids=tuple(run_id for _, run_id in kept),
+        missed=plan.missed,
+        next_run_at=plan.next_run_at,
+        ticks=tuple(tick for tick, _ in kept),
+        caught_up=sum(1 for tick in plan.fire if now - tick > grace),
+        policy=routine.catch_up_policy,
+    )
 
 
 def _firing(trigger: RoutineTrigger) -> bool:

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import jsontext
-from shared.errors import Conflict, Invalid, NotFound, UnsupportedMediaType
+from shared.errors import Conflict, Invalid, NotFound, Unauthorized, UnsupportedMediaType
+from shared.metrics import SIGNATURE_FAILURES
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.replay import ReplayGuard
 from shared.secrets_box import SecretBox
@@ -45,14 +46,19 @@ def fire_webhook(
     if secret is None:
         raise NotFound(NOT_FOUND)
     window = trigger.replay_window_sec or 300
-    verified = verify(
-        mode=trigger.signing_mode or "bearer",
-        secret=box.open(secret.ciphertext),
-        headers=headers,
-        body=body,
-        now=now,
-        window_seconds=window,
-    )
+    mode = trigger.signing_mode or "bearer"
+    try:
+        verified = verify(
+            mode=mode,
+            secret=box.open(secret.ciphertext),
+            headers=headers,
+            body=body,
+            now=now,
+            window_seconds=window,
+        )
+    except Unauthorized:
+        SIGNATURE_FAILURES.labels(mode).inc()
+        raise
     if verified.replay_key and not replay.first_sighting(
         f"{trigger.id}:{verified.replay_key}", window * 2
     ):

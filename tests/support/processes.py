@@ -47,6 +47,7 @@ class Process:
 
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> None:
         self.name = name
+        self.env = dict(env)
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.popen = subprocess.Popen(
@@ -111,7 +112,9 @@ def start_web(env: Mapping[str, str], log_dir: Path, *, port: int, workers: int 
         "--workers", str(workers),
         "web.wsgi:app",
     ]  # fmt: skip
-    process = Process("web", argv, env, log_dir)
+    folder = log_dir / "web-metrics"
+    folder.mkdir(exist_ok=True)
+    process = Process("web", argv, {"PROMETHEUS_MULTIPROC_DIR": str(folder), **env}, log_dir)
     _wait_alive(process, f"http://127.0.0.1:{port}/api/health/live", timeout=30)
     return process
 
@@ -130,11 +133,25 @@ def start_worker(
         "--threads", str(threads),
         "workers.main:setup",
     ]  # fmt: skip
-    return Process(name, argv, env, log_dir)
+    return Process(name, argv, {**own_metrics(log_dir, name), **env}, log_dir)
 
 
 def start_scheduler(env: Mapping[str, str], log_dir: Path, *, name: str = "scheduler") -> Process:
-    return Process(name, [sys.executable, "-m", "scheduler"], env, log_dir)
+    return Process(
+        name, [sys.executable, "-m", "scheduler"], {**own_metrics(log_dir, name), **env}, log_dir
+    )
+
+
+def own_metrics(log_dir: Path, name: str) -> dict[str, str]:
+    """A free metrics port and a private multi-process metrics folder per process, so
+    parallel test stacks never share them."""
+    folder = log_dir / f"{name}-metrics"
+    folder.mkdir(exist_ok=True)
+    return {
+        "ROUTINES_METRICS_PORT": str(free_port()),
+        "PROMETHEUS_MULTIPROC_DIR": str(folder),
+        "dramatiq_prom_db": str(folder),
+    }
 
 
 def run_release(env: Mapping[str, str]) -> None:
@@ -176,3 +193,19 @@ def start_embedded(
     process = Process("embedded", argv, {**blank, **settings}, log_dir)
     _wait_alive(process, f"http://127.0.0.1:{port}/api/health/live", timeout=60)
     return process
+
+
+def metrics_url(process: Process) -> str:
+    return f"http://127.0.0.1:{process.env['ROUTINES_METRICS_PORT']}"
+
+
+def scrape(url: str) -> dict[str, float]:
+    """Prometheus text as {'name{labels}': value}, for assertions."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    samples: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples

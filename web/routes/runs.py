@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from shared.metrics import FIRES_ACCEPTED
 from shared.schemas import RUN_CREATE
 from shared.services.firing import RunRequest, request_manual_run
 from shared.services.runs import clamp_limit, get_run, list_runs, run_status
@@ -16,6 +17,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, runtime, transaction, work
+from web.telemetry import request_id
 
 bp = Blueprint("runs", __name__, url_prefix="/api")
 
@@ -33,7 +35,8 @@ def fire(routine_id: str) -> Any:
         )
         run_id, principal = recorded.run.id, w.principal
     if recorded.created:
-        runtime().enqueuer.dispatch_run(run_id)
+        FIRES_ACCEPTED.labels(recorded.run.source).inc()
+        runtime().enqueuer.dispatch_run(run_id, request_id=request_id())
     wait = _prefer_wait()
     if wait is not None:
         _wait_until_decided(run_id, wait)

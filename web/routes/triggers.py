@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from shared.metrics import FIRES_ACCEPTED
 from shared.schemas import TRIGGER_PATCH
 from shared.services.triggers import (
     TriggerWithSecret,
@@ -18,6 +19,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object, raw_body
 from web.context import now, runtime, transaction, work
+from web.telemetry import request_id
 
 bp = Blueprint("triggers", __name__, url_prefix="/api")
 
@@ -63,7 +65,8 @@ def fire_public(public_id: str) -> Any:
         run = recorded.run
         answer = {**p.pick(run, p.RUN), "linkedIssue": None, "trigger": None}
     if recorded.created:
-        runtime().enqueuer.dispatch_run(run.id)
+        FIRES_ACCEPTED.labels("webhook").inc()
+        runtime().enqueuer.dispatch_run(run.id, request_id=request_id())
     return answer, 202
 
 

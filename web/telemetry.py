@@ -1,0 +1,32 @@
+"""Request metrics and ids: every request is counted by its route template, and
+carries an id (X-Request-Id, or a new one) into the logs and the worker message."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def start() -> None:
+        g.started = time.perf_counter()
+        g.request_id = (request.headers.get("X-Request-Id") or "")[:64] or uuid.uuid4().hex
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        started = g.get("started")
+        if started is not None:
+            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+
+def request_id() -> str | None:
+    return g.get("request_id")  # type: ignore[no-any-return]
