@@ -46,5 +46,13 @@ class Unprocessable(DomainError):
     """Well-formed but semantically invalid (422)."""
 
 
+class TooManyRequests(DomainError):
+    """A rate limit was passed (429); `retry_after` seconds until it resets."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """A dependency (database, broker) is down (503)."""

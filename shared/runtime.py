@@ -13,6 +13,7 @@ from shared.broker import Enqueuer, build_broker
 from shared.clock import Clock, SystemClock
 from shared.db import make_engine, make_sessions
 from shared.errors import Unavailable
+from shared.ratelimit import Counter, MemoryCounter, RedisCounter
 from shared.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from shared.secrets_box import SecretBox
 from shared.settings import Settings
@@ -27,6 +28,7 @@ class Runtime:
     enqueuer: Enqueuer
     clock: Clock
     replay: ReplayGuard
+    rate_counter: Counter
 
     @property
     def box(self) -> SecretBox:
@@ -49,6 +51,7 @@ def build_runtime(
         enqueuer=Enqueuer(broker),
         clock=clock or SystemClock(),
         replay=_replay_guard(settings),
+        rate_counter=_rate_counter(settings),
     )
 
 
@@ -57,3 +60,10 @@ def _replay_guard(settings: Settings) -> ReplayGuard:
         return MemoryReplayGuard()
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     return RedisReplayGuard(client, settings.broker_namespace)
+
+
+def _rate_counter(settings: Settings) -> Counter:
+    if not settings.redis_url:
+        return MemoryCounter()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+    return RedisCounter(client, settings.broker_namespace)

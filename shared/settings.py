@@ -38,6 +38,11 @@ class Settings:
     scheduler_interval_seconds: float = 1.0
     #: Dramatiq worker heartbeat timeout (ms): how soon a dead worker's messages are requeued.
     broker_heartbeat_timeout_ms: int = 60_000
+    #: Public fires allowed per minute per trigger and per client address (0 = off).
+    rate_limit_per_trigger: int = 600
+    rate_limit_per_client: int = 1200
+    #: Proxies in front of the web pods whose X-Forwarded-For is trusted (0 = none).
+    proxy_hops: int = 0
     #: Off only to prove that correctness does not depend on the leader lease.
     scheduler_lease: bool = True
     data_dir: str | None = None
@@ -67,6 +72,9 @@ class Settings:
             scheduler_interval_seconds=_float(env, "ROUTINES_SCHEDULER_INTERVAL_SECONDS", 1.0),
             broker_heartbeat_timeout_ms=_int(env, "ROUTINES_BROKER_HEARTBEAT_TIMEOUT_MS", 60_000),
             scheduler_lease=env.get("ROUTINES_SCHEDULER_LEASE", "on") != "off",
+            rate_limit_per_trigger=_int(env, "ROUTINES_RATE_LIMIT_PER_TRIGGER", 600),
+            rate_limit_per_client=_int(env, "ROUTINES_RATE_LIMIT_PER_CLIENT", 1200),
+            proxy_hops=_int(env, "ROUTINES_PROXY_HOPS", 0),
             data_dir=data_dir,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.runtime import Runtime, build_runtime
 from shared.settings import Settings
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Flask(__name__)
     app.extensions["routines"] = runtime
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.body_limit
+    if runtime.settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=runtime.settings.proxy_hops)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

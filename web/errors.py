@@ -13,7 +13,7 @@ from shared import errors
 
 log = logging.getLogger(__name__)
 
-STATUS = {
+STATUS: dict[object, int] = {
     errors.Invalid: 400,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
@@ -22,6 +22,7 @@ STATUS = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.Unprocessable: 422,
+    errors.TooManyRequests: 429,
     errors.Unavailable: 503,
 }
 
@@ -42,7 +43,12 @@ def error_response(status: int, message: str, details: object = None) -> tuple[R
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.DomainError)
     def domain_error(error: errors.DomainError) -> tuple[Response, int]:
-        return error_response(STATUS.get(type(error), 400), error.message, error.details)
+        response, status = error_response(
+            STATUS.get(type(error), 400), error.message, error.details
+        )
+        if isinstance(error, errors.TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from shared.metrics import FIRES_ACCEPTED
+from shared.ratelimit import check_fire_rate
 from shared.schemas import TRIGGER_PATCH
 from shared.services.triggers import (
     TriggerWithSecret,
@@ -55,6 +56,14 @@ def rotate(trigger_id: str) -> Any:
 
 @bp.post("/routine-triggers/public/<public_id>/fire")
 def fire_public(public_id: str) -> Any:
+    settings = runtime().settings
+    check_fire_rate(
+        runtime().rate_counter,
+        public_id=public_id,
+        client=request.remote_addr or "unknown",
+        per_trigger=settings.rate_limit_per_trigger,
+        per_client=settings.rate_limit_per_client,
+    )
     body = raw_body()
     with transaction() as session:
         recorded = fire_webhook(

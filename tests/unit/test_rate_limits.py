@@ -1,0 +1,56 @@
+"""Fixed-window rate limits on the public fire endpoint, with time injected."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import TooManyRequests
+from shared.ratelimit import MemoryCounter, check_fire_rate
+
+MINUTE_START = 1_800_000_000.0 - (1_800_000_000.0 % 60)
+
+
+def hit(counter: MemoryCounter, *, at: float, public_id: str = "p1", client: str = "1.2.3.4",
+        per_trigger: int = 3, per_client: int = 100) -> None:  # fmt: skip
+    check_fire_rate(
+        counter, public_id=public_id, client=client, per_trigger=per_trigger,
+        per_client=per_client, now=at,
+    )  # fmt: skip
+
+
+def test_requests_under_the_trigger_limit_pass_and_the_next_is_429() -> None:
+    counter = MemoryCounter()
+    for second in range(3):
+        hit(counter, at=MINUTE_START + second)
+    with pytest.raises(TooManyRequests) as refused:
+        hit(counter, at=MINUTE_START + 20.5)
+    assert refused.value.retry_after == 40
+
+
+def test_the_window_turns_and_the_trigger_may_fire_again() -> None:
+    counter = MemoryCounter()
+    for _ in range(3):
+        hit(counter, at=MINUTE_START + 1)
+    hit(counter, at=MINUTE_START + 61)
+
+
+def test_limits_are_per_trigger() -> None:
+    counter = MemoryCounter()
+    for _ in range(3):
+        hit(counter, at=MINUTE_START, public_id="a")
+    hit(counter, at=MINUTE_START, public_id="b")
+
+
+def test_one_client_is_limited_across_triggers() -> None:
+    counter = MemoryCounter()
+    for index in range(5):
+        hit(counter, at=MINUTE_START, public_id=f"t{index}", per_client=5)
+    with pytest.raises(TooManyRequests):
+        hit(counter, at=MINUTE_START, public_id="t9", per_client=5)
+    hit(counter, at=MINUTE_START, public_id="t9", client="5.6.7.8", per_client=5)
+
+
+def test_a_zero_limit_is_off() -> None:
+    counter = MemoryCounter()
+    for _ in range(50):
+        hit(counter, at=MINUTE_START, per_trigger=0, per_client=0)
