@@ -44,3 +44,7 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) .routines .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: k8s-check
+k8s-check: setup  ## Validate k8s/ offline: Kubernetes schemas, cross-references, Grafana dashboard.
+	$(BIN)/python k8s/check.py

@@ -58,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("admin-token", help="print the embedded mode's admin token")
     token.set_defaults(handler=_admin_token)
+
+    demo = commands.add_parser(
+        "demo", help="create a demo routine with each trigger kind and print curl lines"
+    )
+    demo.add_argument(
+        "--url", default=os.environ.get("ROUTINES_PUBLIC_URL", "http://127.0.0.1:3100")
+    )
+    demo.add_argument("--token", default=None, help="admin token (default: the configured one)")
+    demo.set_defaults(handler=_demo)
     return parser
 
 
@@ -103,10 +112,25 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _admin_token(_args: argparse.Namespace) -> int:
+    print(_configured_admin_token())
+    return 0
+
+
+def _configured_admin_token() -> str:
     from launcher.embedded import embedded_settings
 
     settings = Settings.from_env()
-    print(settings.admin_token or embedded_settings(settings).admin_token)
+    return settings.admin_token or embedded_settings(settings).admin_token or ""
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from launcher.demo import DemoError, run_demo
+
+    try:
+        print(run_demo(args.url.rstrip("/"), args.token or _configured_admin_token()))
+    except DemoError as error:
+        print(f"demo failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -51,6 +51,9 @@ class EmbeddedService:
     """Everything in one process; `start` returns once the port is bound."""
 
     def __init__(self, settings: Settings, *, host: str, port: int) -> None:
+        if "ROUTINES_PUBLIC_URL" not in os.environ:
+            # Webhook URLs must point at where this process actually listens.
+            settings = settings.with_overrides(public_url=f"http://{host}:{port}")
         self.settings = embedded_settings(settings)
         upgrade_to_head(self.settings)
         self.runtime: Runtime = build_runtime(self.settings)

@@ -70,7 +70,7 @@ MISSED_TICKS = Counter(
 )  # fmt: skip
 # scheduler
 SCHEDULER_LEADER = Gauge(
-    "routines_scheduler_leader", "1 while this instance holds the lease.", ["instance"],
+    "routines_scheduler_leader", "1 while this scheduler holds the lease.", ["holder"],
     multiprocess_mode="liveall",
 )  # fmt: skip
 DUE_BACKLOG = Gauge(

@@ -36,3 +36,8 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def is_known_revision(revision: str) -> bool:
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return any(r.revision == revision for r in script.walk_revisions())
