@@ -10,6 +10,7 @@ import redis
 
 from scheduler.lease import AlwaysLeader, Lease, RedisLease
 from scheduler.loop import Scheduler
+from shared.leadership import lease_key
 from shared.logs import configure_logging
 from shared.probes import probe_server, serve_in_thread
 from shared.runtime import build_runtime
@@ -25,7 +26,7 @@ def build_lease(settings: Settings) -> Lease:
     if not settings.redis_url or not settings.scheduler_lease:
         return AlwaysLeader()
     client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    return RedisLease(client, f"{settings.broker_namespace}:scheduler-leader", ttl_ms=LEASE_TTL_MS)
+    return RedisLease(client, lease_key(settings), ttl_ms=LEASE_TTL_MS)
 
 
 def main() -> None:

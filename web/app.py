@@ -15,6 +15,7 @@ from web.routes import (
     health,
     issues,
     metrics,
+    ops,
     projects,
     routines,
     runs,
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     runs.bp,
     triggers.bp,
     metrics.bp,
+    ops.bp,
     health.bp,
 )
 

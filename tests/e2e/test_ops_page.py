@@ -1,0 +1,59 @@
+"""/ops in a real headless Chromium: it loads, asks for nothing more than the token in
+its fragment, and draws its charts from live data."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from tests.support.api import Api, HttpTransport, fire, make_world
+from tests.support.processes import chromium, free_port, running, start_embedded, wait_for
+
+
+def test_ops_page_renders_counters_charts_and_failed_runs(tmp_path: Path) -> None:
+    port = free_port()
+    service = start_embedded(tmp_path / "data", tmp_path, port=port)
+    with running(service):
+        token = re.search(r"Admin token: (\S+)", service.output()).group(1)  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{port}"
+        api = Api(HttpTransport(base), token)
+        world = make_world(api, concurrencyPolicy="always_enqueue")
+        runs = [fire(api, world.routine)["id"] for _ in range(3)]
+        doomed = make_world(api)
+        failing = fire(api, doomed.routine)["id"]
+        wait_for(
+            lambda: all(
+                api.ok("GET", f"/api/routine-runs/{r}")["status"] != "received"
+                for r in [*runs, failing]
+            ),
+            timeout=30,
+            what="decisions",
+        )
+        issue = api.ok("GET", f"/api/routine-runs/{failing}")["linkedIssueId"]
+        api.ok("PATCH", f"/api/issues/{issue}", {"status": "cancelled"})
+        assert api.get("/api/ops/summary").status == 200
+        assert api.as_(None).get("/api/ops/summary").status == 401
+
+        dom = chromium(f"{base}/ops#token={token}", tmp_path / "profile", "--dump-dom")
+        assert 'data-loaded="true"' in dom
+        for chart in ("fires-chart", "decisions-chart"):
+            box = re.search(rf'<div[^>]*id="{chart}"[^>]*>(.*?)</div>\s*</section>', dom, re.S)
+            assert box, chart
+            assert 'data-rendered="true"' in box.group(0)
+            assert "<polyline" in box.group(1)
+        assert 'data-series="manual"' in dom
+        assert "Execution issue moved to cancelled" in dom
+        assert token not in dom, "the token must not end up in the page"
+
+        screenshot = tmp_path / "ops.png"
+        chromium(
+            f"{base}/ops#token={token}", tmp_path / "profile2",
+            f"--screenshot={screenshot}", "--window-size=1280,900",
+        )  # fmt: skip
+        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert screenshot.stat().st_size > 20_000
+        keep = os.environ.get("ROUTINES_OPS_SCREENSHOT")
+        if keep:
+            shutil.copy(screenshot, keep)
