@@ -16,6 +16,10 @@ CONTEXT_FIELDS = (
     "outcome",
     "actor",
     "message_args",
+    "method",
+    "route",
+    "status",
+    "duration_ms",
 )
 
 

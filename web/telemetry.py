@@ -3,12 +3,15 @@ carries an id (X-Request-Id, or a new one) into the logs and the worker message.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
 from flask import Flask, Response, g, request
 
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = logging.getLogger("routines.requests")
 
 
 def install(app: Flask) -> None:
@@ -22,8 +25,18 @@ def install(app: Flask) -> None:
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
         started = g.get("started")
-        if started is not None:
-            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+        log.info(
+            "request",
+            extra={
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 

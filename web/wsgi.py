@@ -1,5 +1,7 @@
 """The gunicorn entry point: `gunicorn web.wsgi:app`."""
 
+from shared.logs import configure_logging
 from web.app import create_app
 
+configure_logging("web")
 app = create_app()

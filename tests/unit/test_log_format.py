@@ -1,0 +1,49 @@
+"""Logs are one JSON object per line, carrying the ids of what was being done."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from shared.logs import JsonFormatter
+
+
+def format_record(message: str, **extra: object) -> dict:
+    record = logging.LogRecord("routines.test", logging.INFO, __file__, 1, message, (), None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    line = JsonFormatter("worker").format(record)
+    assert "\n" not in line
+    return json.loads(line)
+
+
+def test_a_log_line_is_one_json_object_with_level_process_and_message() -> None:
+    parsed = format_record("run decided")
+    assert parsed["msg"] == "run decided"
+    assert parsed["level"] == "info"
+    assert parsed["process"] == "worker"
+    assert parsed["logger"] == "routines.test"
+
+
+def test_context_ids_are_carried_when_given() -> None:
+    parsed = format_record(
+        "run decided", request_id="abc", run_id="r1", trigger_id="t1", routine_id="x1"
+    )
+    assert (parsed["request_id"], parsed["run_id"], parsed["trigger_id"], parsed["routine_id"]) == (
+        "abc",
+        "r1",
+        "t1",
+        "x1",
+    )
+
+
+def test_exceptions_stay_inside_the_one_line() -> None:
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    line = JsonFormatter("web").format(record)
+    assert "\n" not in line
+    assert "ValueError" in json.loads(line)["exc"]
