@@ -25,8 +25,8 @@ WINDOW_SECONDS = 60
 
 
 class Counter(Protocol):
-    def count(self, key: str, window: int) -> int:
-        """Add one hit to `key` in the window numbered `window`; the hits so far."""
+    def count(self, keys: list[str], window: int) -> list[int]:
+        """Add one hit to each key in the window numbered `window`; the hits so far."""
         ...
 
 
@@ -35,13 +35,15 @@ class RedisCounter:
         self.client = client
         self.prefix = f"{namespace}:ratelimit:"
 
-    def count(self, key: str, window: int) -> int:
-        name = f"{self.prefix}{key}:{window}"
-        pipe = self.client.pipeline()
-        pipe.incr(name)
-        pipe.expire(name, WINDOW_SECONDS * 2)
-        hits, _ = pipe.execute()
-        return int(hits)
+    def count(self, keys: list[str], window: int) -> list[int]:
+        """All keys in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            name = f"{self.prefix}{key}:{window}"
+            pipe.incr(name)
+            pipe.expire(name, WINDOW_SECONDS * 2)
+        replies = pipe.execute()
+        return [int(hits) for hits in replies[::2]]
 
 
 class MemoryCounter:
@@ -49,12 +51,13 @@ class MemoryCounter:
         self._hits: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
 
-    def count(self, key: str, window: int) -> int:
+    def count(self, keys: list[str], window: int) -> list[int]:
         with self._lock:
             if len(self._hits) > 50_000:
                 self._hits = {k: v for k, v in self._hits.items() if k[1] >= window}
-            self._hits[(key, window)] = self._hits.get((key, window), 0) + 1
-            return self._hits[(key, window)]
+            for key in keys:
+                self._hits[(key, window)] = self._hits.get((key, window), 0) + 1
+            return [self._hits[(key, window)] for key in keys]
 
 
 def check_fire_rate(
@@ -70,17 +73,22 @@ def check_fire_rate(
     (a limit of 0 is off)."""
     at = time.time() if now is None else now
     window = int(at // WINDOW_SECONDS)
-    for scope, key, limit in (
-        ("trigger", f"trigger:{public_id}", per_trigger),
-        ("client", f"client:{client}", per_client),
-    ):
-        if limit <= 0:
-            continue
-        try:
-            hits = counter.count(key, window)
-        except redis.RedisError:
-            log.warning("rate limiter unavailable; letting the request through")
-            return
+    limits = [
+        (scope, key, limit)
+        for scope, key, limit in (
+            ("trigger", f"trigger:{public_id}", per_trigger),
+            ("client", f"client:{client}", per_client),
+        )
+        if limit > 0
+    ]
+    if not limits:
+        return
+    try:
+        counts = counter.count([key for _, key, _ in limits], window)
+    except redis.RedisError:
+        log.warning("rate limiter unavailable; letting the request through")
+        return
+    for (scope, _, limit), hits in zip(limits, counts, strict=True):
         if hits > limit:
             RATE_LIMITED.labels(scope).inc()
             retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - at))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import dramatiq
@@ -30,7 +31,7 @@ class Runtime:
     replay: ReplayGuard
     rate_counter: Counter
 
-    @property
+    @functools.cached_property
     def box(self) -> SecretBox:
         """Encrypts webhook secrets; a process that never stores one never needs the key."""
         if not self.settings.secret_key:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 
 from cryptography.fernet import Fernet
@@ -19,4 +20,10 @@ class SecretBox:
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def open(self, ciphertext: str) -> str:
-        return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
+        return _open_cached(self._fernet, ciphertext)
+
+
+@functools.lru_cache(maxsize=4096)
+def _open_cached(fernet: Fernet, ciphertext: str) -> str:
+    """Keyed by ciphertext, so a rotated secret (new ciphertext) is never served stale."""
+    return fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")

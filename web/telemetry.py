@@ -9,6 +9,8 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from shared.errors import NotFound
+from shared.jsontext import storable_text
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("routines.requests")
@@ -19,6 +21,9 @@ def install(app: Flask) -> None:
     def start() -> None:
         g.started = time.perf_counter()
         g.request_id = (request.headers.get("X-Request-Id") or "")[:64] or uuid.uuid4().hex
+        # A path PostgreSQL cannot even compare (NUL, lone surrogates) names nothing.
+        if not storable_text(request.path):
+            raise NotFound("API route not found")
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -100,7 +100,8 @@ def record_run(
         **extra,
     }
     if _insert_unless_taken(session, values):
-        return Recorded(run=_load(session, run_id), created=True)
+        # Built from what was inserted: no second round trip to read it back.
+        return Recorded(run=RoutineRun(**values), created=True)
     taken: tuple[ColumnElement[bool], ...]
     if request.scheduled_for is not None:
         taken = (
@@ -125,12 +126,6 @@ def _insert_unless_taken(session: Session, values: dict[str, Any]) -> bool:
     statement = insert(RoutineRun).values(**values).on_conflict_do_nothing()
     inserted: int = session.execute(statement).rowcount  # type: ignore[attr-defined]
     return inserted == 1
-
-
-def _load(session: Session, run_id: uuid.UUID) -> RoutineRun:
-    run = session.get(RoutineRun, run_id)
-    assert run is not None
-    return run
 
 
 def _check_trigger(session: Session, routine: Routine, trigger_id: uuid.UUID) -> None:

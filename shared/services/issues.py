@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.access import ASSIGN, require_permission
 from shared.auth import Principal
+from shared.jsontext import storable_text
 from shared.models import Company, Issue, Routine, RoutineRun
 from shared.services.companies import next_issue_number
 from shared.services.lookup import load_visible
@@ -91,6 +92,8 @@ def list_issues(session: Session, company: Company, filters: IssueFilter) -> lis
             return []
         query = query.where(Issue.status.in_(statuses))
     if filters.origin_kind:
+        if not storable_text(filters.origin_kind):
+            return []  # no stored kind can contain it
         query = query.where(Issue.origin_kind == filters.origin_kind)
     if filters.origin_id:
         query = query.where(Issue.origin_id == filters.origin_id)

@@ -12,7 +12,7 @@ from flask import Blueprint, request
 from shared.metrics import FIRES_ACCEPTED
 from shared.schemas import RUN_CREATE
 from shared.services.firing import RunRequest, request_manual_run
-from shared.services.runs import clamp_limit, get_run, list_runs, run_status
+from shared.services.runs import clamp_limit, get_run, list_runs, run_status, summarize_runs
 from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
@@ -34,16 +34,17 @@ def fire(routine_id: str) -> Any:
             w.session, w.principal, routine_id=routine_id, request=_run_request(fields), now=now()
         )
         run_id, principal = recorded.run.id, w.principal
+        body = p.run_summary(summarize_runs(w.session, [recorded.run])[0])
     if recorded.created:
         FIRES_ACCEPTED.labels(recorded.run.source).inc()
         runtime().enqueuer.dispatch_run(run_id, request_id=request_id())
     wait = _prefer_wait()
-    if wait is not None:
-        _wait_until_decided(run_id, wait)
+    if wait is None:
+        return body, 202
+    _wait_until_decided(run_id, wait)
     with transaction() as session:
         body = p.run_summary(get_run(session, principal, run_id=str(run_id)))
-    headers = {"Preference-Applied": f"wait={wait}"} if wait is not None else {}
-    return body, 202, headers
+    return body, 202, {"Preference-Applied": f"wait={wait}"}
 
 
 @bp.get("/routines/<routine_id>/runs")
