@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.settings import Settings
@@ -18,7 +20,6 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **overrides)
     options: dict[str, Any] = {
-        "pool_pre_ping": True,
         "pool_size": 10,
         "max_overflow": 20,
         "pool_timeout": 5,
@@ -26,7 +27,33 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
         "connect_args": {"connect_timeout": 3},
     }
     options.update(overrides)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: A pooled connection unused this long is pinged before use (it may have died with a
+#: PostgreSQL restart); busy connections are not, which saves a round trip per request.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as error:
+            # The pool drops this connection and retries the checkout with a new one.
+            raise DisconnectionError() from error
 
 
 def ensure_sqlite_directory(url: str) -> None:

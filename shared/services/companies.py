@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -42,11 +43,11 @@ def list_companies(session: Session, principal: Principal) -> list[Company]:
     return list(session.scalars(query))
 
 
-def next_issue_number(session: Session, company: Company) -> tuple[int, str]:
+def next_issue_number(session: Session, company_id: uuid.UUID) -> tuple[int, str]:
     """Bump the counter in the database (a row lock until commit), never in Python."""
     row = session.execute(
         update(Company)
-        .where(Company.id == company.id)
+        .where(Company.id == company_id)
         .values(issue_counter=Company.issue_counter + 1)
         .returning(Company.issue_counter, Company.issue_prefix)
     ).one()

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, RoutineTrigger
+from shared.models import Agent, Issue, Project, Routine, RoutineRun, RoutineTrigger
 from shared.services.issues import new_issue
 from shared.services.runs import live_issue
 from shared.templates import render
@@ -157,14 +157,12 @@ def _unassignable_reason(assignee: Agent | None) -> str | None:
 def _create_execution_issue(
     session: Session, *, run: RoutineRun, routine: Routine, assignee: Agent, now: datetime
 ) -> Issue:
-    company = session.get(Company, routine.company_id)
-    assert company is not None
     values = render_values(run)
     workspace = run.execution_workspace or {}
     manual = run.source == "manual"
     return new_issue(
         session,
-        company=company,
+        company_id=routine.company_id,
         now=now,
         title=(render(routine.title, values) or routine.title)[:500],
         description=render(routine.description, values),

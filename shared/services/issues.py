@@ -51,7 +51,7 @@ def create_issue(
     check_assignee(session, company.id, fields.get("assigneeAgentId"))
     return new_issue(
         session,
-        company=company,
+        company_id=company.id,
         now=now,
         title=fields["title"],
         description=fields.get("description"),
@@ -66,11 +66,11 @@ def create_issue(
     )
 
 
-def new_issue(session: Session, *, company: Company, now: datetime, **columns: Any) -> Issue:
+def new_issue(session: Session, *, company_id: uuid.UUID, now: datetime, **columns: Any) -> Issue:
     """Insert an issue with the next identifier of its company."""
-    number, identifier = next_issue_number(session, company)
+    number, identifier = next_issue_number(session, company_id)
     issue = Issue(
-        company_id=company.id,
+        company_id=company_id,
         number=number,
         identifier=identifier,
         created_at=now,
