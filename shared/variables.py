@@ -33,6 +33,8 @@ def normalize_definitions(
     problems: list[dict[str, Any]] = []
     definitions: list[Definition] = []
     for index, item in enumerate(raw):
+        if isinstance(item, dict) and item.get("name") in BUILTINS:
+            continue  # built-ins are computed at each firing, never stored
         definition, problem = _definition(item)
         if problem is not None:
             problems.append({"path": ["variables", index], "message": problem})
@@ -115,6 +117,8 @@ def render_values(run: RoutineRun) -> dict[str, Any]:
 
 
 _BAD: Any = object()
+#: Plain ASCII decimal numbers only (float() would also take "1_000" or other digits).
+_NUMERIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _definition(item: Any) -> tuple[Definition, str | None]:
@@ -175,10 +179,9 @@ def _number(raw: Any, _definition: Definition) -> Any:
     if isinstance(raw, int | float):
         return raw
     if isinstance(raw, str):
-        try:
-            number = float(raw.strip())
-        except ValueError:
+        if not _NUMERIC.fullmatch(raw.strip()):
             return _BAD
+        number = float(raw.strip())
         if number != number or number in (float("inf"), float("-inf")):
             return _BAD
         return int(number) if number.is_integer() and "." not in raw else number

@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env())
     app = Flask(__name__)
+    # "//" must not be redirected with an HTML body: it is just an unknown route.
+    app.url_map.merge_slashes = False
     app.extensions["routines"] = runtime
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.body_limit
     if runtime.settings.proxy_hops:

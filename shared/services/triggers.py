@@ -105,10 +105,11 @@ def update_trigger(
     if trigger.kind == "webhook":
         trigger.signing_mode = fields.get("signingMode") or trigger.signing_mode
         trigger.replay_window_sec = fields.get("replayWindowSec") or trigger.replay_window_sec
-    reschedule = enabling or fields.get("cronExpression") or fields.get("timezone")
-    if trigger.kind == "schedule" and reschedule:
-        cron = fields.get("cronExpression") or trigger.cron_expression or ""
-        timezone = fields.get("timezone") or trigger.timezone or "UTC"
+    cron_given = fields.get("cronExpression") is not None
+    zone_given = fields.get("timezone") is not None
+    if trigger.kind == "schedule" and (enabling or cron_given or zone_given):
+        cron = fields["cronExpression"] if cron_given else trigger.cron_expression or ""
+        timezone = fields["timezone"] if zone_given else trigger.timezone or "UTC"
         _set_schedule(trigger, routine, cron, timezone, now)
     trigger.updated_by_agent_id = principal.agent_id
     trigger.updated_by_user_id = principal.user_id

@@ -81,7 +81,11 @@ def _run_request(fields: dict[str, Any]) -> RunRequest:
 
 def _prefer_wait() -> int | None:
     match = _WAIT.search(request.headers.get("Prefer", ""))
-    return min(int(match.group(1)), MAX_WAIT_SECONDS) if match else None
+    if match is None:
+        return None
+    digits = match.group(1)
+    # Any absurdly long number is simply "the longest wait"; int() of it would raise.
+    return MAX_WAIT_SECONDS if len(digits) > 6 else min(int(digits), MAX_WAIT_SECONDS)
 
 
 def _wait_until_decided(run_id: uuid.UUID, seconds: int) -> None:

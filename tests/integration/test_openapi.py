@@ -1,0 +1,349 @@
+"""GET /api/openapi.json (API.md 9): an OpenAPI 3.1 description of every route the app
+serves, with the body schemas declared once in shared/schemas.py."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Blueprint, Flask
+
+from shared import schemas
+from shared.broker import build_broker
+from shared.runtime import Runtime, build_runtime
+from shared.validation import Schema
+from tests.conftest import settings_for
+from web.app import create_app
+from web.openapi import NO_BODY
+
+Doc = dict[str, Any]
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+DECLARED = {value.name: value for value in vars(schemas).values() if isinstance(value, Schema)}
+
+
+@pytest.fixture(scope="module")
+def module_runtime(pg_url: str) -> Iterator[Runtime]:
+    settings = settings_for(pg_url)
+    built = build_runtime(settings, broker=build_broker(settings))
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def app(module_runtime: Runtime) -> Flask:
+    return create_app(runtime=module_runtime)
+
+
+@pytest.fixture(scope="module")
+def doc(app: Flask) -> Doc:
+    response = app.test_client().get("/api/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert isinstance(body, dict)
+    return body
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def openapi_path(rule: str) -> str:
+    """`/api/routines/<routine_id>` -> `/api/routines/{routineId}` (converters dropped)."""
+    return re.sub(r"<(?:[^:<>]+:)?([^:<>]+)>", lambda m: "{" + camel(m.group(1)) + "}", rule)
+
+
+def served_operations(app: Flask) -> dict[tuple[str, str], str]:
+    """(OpenAPI path, method) -> Flask endpoint, for every rule under /api."""
+    served = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api"):
+            continue
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            served[(openapi_path(rule.rule), method.lower())] = rule.endpoint
+    return served
+
+
+def documented_operations(doc: Doc) -> dict[tuple[str, str], Doc]:
+    return {
+        (path, method): operation
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+
+
+def undocumented(app: Flask, doc: Doc) -> list[tuple[str, str]]:
+    return sorted(set(served_operations(app)) - set(documented_operations(doc)))
+
+
+def writes_without_body(app: Flask, doc: Doc) -> list[str]:
+    """POST/PATCH endpoints that neither document a body nor are declared bodiless."""
+    documented = documented_operations(doc)
+    return sorted(
+        endpoint
+        for key, endpoint in served_operations(app).items()
+        if key[1] in ("post", "patch")
+        and "requestBody" not in documented.get(key, {})
+        and endpoint not in NO_BODY
+    )
+
+
+def resolve(doc: Doc, node: Doc) -> Doc:
+    while "$ref" in node:
+        assert node["$ref"].startswith("#/"), node["$ref"]
+        target: Any = doc
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def body_schema(doc: Doc, operation: Doc) -> Doc:
+    return resolve(doc, operation["requestBody"]["content"]["application/json"]["schema"])
+
+
+def refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from refs(item)
+
+
+# The document as a whole
+
+
+def test_the_document_is_served_without_credentials_as_openapi_3_1(app: Flask) -> None:
+    response = app.test_client().get("/api/openapi.json")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert re.fullmatch(r"3\.1\.\d+", body["openapi"])
+    assert isinstance(body["info"]["title"], str)
+    assert body["info"]["title"]
+    assert isinstance(body["info"]["version"], str)
+
+
+def test_the_document_declares_bearer_security_for_everything_by_default(doc: Doc) -> None:
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert doc["security"] == [{"bearer": []}]
+
+
+def test_every_api_rule_and_method_of_the_app_is_documented(app: Flask, doc: Doc) -> None:
+    assert undocumented(app, doc) == []
+
+
+def test_nothing_is_documented_that_the_app_does_not_serve(app: Flask, doc: Doc) -> None:
+    assert sorted(set(documented_operations(doc)) - set(served_operations(app))) == []
+
+
+def test_paths_use_camel_case_placeholders_never_flask_syntax(doc: Doc) -> None:
+    for path in doc["paths"]:
+        assert path.startswith("/api")
+        assert "<" not in path
+        assert ">" not in path
+        for name in re.findall(r"\{([^}]*)\}", path):
+            assert re.fullmatch(r"[a-z][A-Za-z0-9]*", name), (path, name)
+
+
+def test_every_operation_names_its_path_parameters_as_required_strings(doc: Doc) -> None:
+    for (path, method), operation in documented_operations(doc).items():
+        in_path = [p for p in operation.get("parameters", []) if p["in"] == "path"]
+        assert sorted(p["name"] for p in in_path) == sorted(re.findall(r"\{([^}]*)\}", path)), (
+            method,
+            path,
+        )
+        for parameter in in_path:
+            assert parameter["required"] is True
+            assert parameter["schema"] == {"type": "string"}
+
+
+def test_operation_ids_are_unique(doc: Doc) -> None:
+    ids = [operation["operationId"] for operation in documented_operations(doc).values()]
+    assert all(isinstance(i, str) and i for i in ids)
+    assert len(ids) == len(set(ids))
+
+
+def test_every_operation_documents_one_success_and_the_error_shape(doc: Doc) -> None:
+    for key, operation in documented_operations(doc).items():
+        responses = operation["responses"]
+        assert all(re.fullmatch(r"[1-5]\d\d", code) for code in responses), key
+        assert all(isinstance(r["description"], str) for r in responses.values()), key
+        assert len([code for code in responses if code.startswith("2")]) == 1, key
+        for code in ("400", "401", "404"):
+            schema = responses[code]["content"]["application/json"]["schema"]
+            assert resolve(doc, schema)["required"] == ["error"], key
+
+
+def test_every_reference_in_the_document_resolves(doc: Doc) -> None:
+    found = list(refs(doc))
+    assert found
+    for ref in found:
+        assert isinstance(resolve(doc, {"$ref": ref}), dict), ref
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/api/companies/{companyId}/routines", "post", "201"),
+        ("/api/routines/{routineId}/triggers", "post", "201"),
+        ("/api/routines/{routineId}/run", "post", "202"),
+        ("/api/routine-triggers/public/{publicId}/fire", "post", "202"),
+        ("/api/routine-triggers/{triggerId}", "delete", "204"),
+        ("/api/routine-triggers/{triggerId}", "patch", "200"),
+        ("/api/routines/{routineId}", "get", "200"),
+    ],
+)
+def test_success_statuses_are_the_contracts(doc: Doc, path: str, method: str, status: str) -> None:
+    responses = doc["paths"][path][method]["responses"]
+    assert [code for code in responses if code.startswith("2")] == [status]
+
+
+# Security as documented is security as served
+
+
+def test_only_the_public_fire_and_the_probes_are_documented_without_credentials(doc: Doc) -> None:
+    public = sorted(
+        key
+        for key, operation in documented_operations(doc).items()
+        if operation.get("security") == []
+    )
+    assert public == [
+        ("/api/health", "get"),
+        ("/api/health/live", "get"),
+        ("/api/openapi.json", "get"),
+        ("/api/routine-triggers/public/{publicId}/fire", "post"),
+    ]
+
+
+def test_every_secured_operation_answers_401_without_credentials(app: Flask, doc: Doc) -> None:
+    client = app.test_client()
+    for (path, method), operation in documented_operations(doc).items():
+        if operation.get("security") == []:
+            continue
+        url = re.sub(r"\{[^}]*\}", lambda _m: str(uuid.uuid4()), path)
+        response = client.open(url, method=method.upper(), json={})
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.get_json() == {"error": "Unauthorized"}
+
+
+# Request bodies
+
+
+def test_every_post_and_patch_documents_a_body_unless_declared_bodiless(
+    app: Flask, doc: Doc
+) -> None:
+    assert writes_without_body(app, doc) == []
+
+
+def test_bodiless_endpoints_are_real_post_endpoints(app: Flask) -> None:
+    posts = {e for (_, method), e in served_operations(app).items() if method == "post"}
+    assert posts >= NO_BODY
+
+
+def test_request_bodies_are_json_and_refer_to_declared_schemas(doc: Doc) -> None:
+    for key, operation in documented_operations(doc).items():
+        if "requestBody" not in operation:
+            continue
+        content = operation["requestBody"]["content"]
+        assert list(content) == ["application/json"], key
+        assert body_schema(doc, operation)["type"] == "object", key
+
+
+def test_every_declared_body_schema_is_in_the_components(doc: Doc) -> None:
+    assert set(DECLARED) <= set(doc["components"]["schemas"])
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_a_body_schemas_required_list_equals_its_declaration(doc: Doc, name: str) -> None:
+    declared = DECLARED[name]
+    documented = doc["components"]["schemas"][name]
+    expected = [field for field, spec in declared.fields.items() if spec.required]
+    assert documented.get("required", []) == expected
+    assert list(documented["properties"]) == list(declared.fields)
+    assert documented["additionalProperties"] is (not declared.strict)
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED))
+def test_a_body_schemas_enum_lists_equal_its_declaration(doc: Doc, name: str) -> None:
+    for field, spec in DECLARED[name].fields.items():
+        prop = doc["components"]["schemas"][name]["properties"][field]
+        if spec.kind == "enum":
+            assert [v for v in prop["enum"] if v is not None] == list(spec.choices), field
+            assert (None in prop["enum"]) is spec.nullable, field
+        else:
+            assert "enum" not in prop, field
+        if spec.items is not None and spec.items.kind == "enum":
+            assert prop["items"]["enum"] == list(spec.items.choices), field
+
+
+def test_the_run_body_is_strict_and_the_routine_body_lenient(doc: Doc) -> None:
+    run = body_schema(doc, doc["paths"]["/api/routines/{routineId}/run"]["post"])
+    routine = body_schema(doc, doc["paths"]["/api/companies/{companyId}/routines"]["post"])
+    assert run["additionalProperties"] is False
+    assert routine["additionalProperties"] is True
+    assert routine["required"] == ["title"]
+    assert routine["properties"]["title"]["maxLength"] == 200
+
+
+def test_the_trigger_body_documents_the_replay_window_bounds(doc: Doc) -> None:
+    trigger = body_schema(doc, doc["paths"]["/api/routines/{routineId}/triggers"]["post"])
+    window = trigger["properties"]["replayWindowSec"]
+    assert (window["minimum"], window["maximum"], window["default"]) == (30, 86400, 300)
+    assert trigger["properties"]["signingMode"]["default"] == "bearer"
+    assert trigger["properties"]["label"]["maxLength"] == 120
+    assert trigger["required"] == ["kind"]
+
+
+def test_patch_bodies_document_no_required_fields_and_no_defaults(doc: Doc) -> None:
+    """PATCH is partial (absent means unchanged): a required field or a create default in
+    the document would make generated clients overwrite data."""
+    wrong = {}
+    for (path, method), operation in documented_operations(doc).items():
+        if method != "patch":
+            continue
+        schema = body_schema(doc, operation)
+        defaults = sorted(n for n, p in schema["properties"].items() if "default" in p)
+        if schema.get("required") or defaults:
+            wrong[path] = {"required": schema.get("required"), "defaults": defaults}
+    assert wrong == {}
+
+
+# The generator follows the URL map
+
+
+def extended_app(runtime: Runtime) -> Flask:
+    """A throwaway app with one route more than the real one."""
+    app = create_app(runtime=runtime)
+    extra = Blueprint("extra", __name__, url_prefix="/api")
+
+    @extra.post("/gadgets/<gadget_id>/polish_all")
+    def polish(gadget_id: str) -> Any:
+        return {"id": gadget_id}
+
+    app.register_blueprint(extra)
+    return app
+
+
+def test_a_route_missing_from_the_document_fails_the_coverage_check(
+    module_runtime: Runtime, doc: Doc
+) -> None:
+    app = extended_app(module_runtime)
+    assert undocumented(app, doc) == [("/api/gadgets/{gadgetId}/polish_all", "post")]
+
+
+def test_a_route_added_to_the_app_is_picked_up_by_the_generator(module_runtime: Runtime) -> None:
+    app = extended_app(module_runtime)
+    served = app.test_client().get("/api/openapi.json").get_json()
+    assert undocumented(app, served) == []
+    operation = served["paths"]["/api/gadgets/{gadgetId}/polish_all"]["post"]
+    assert [p["name"] for p in operation["parameters"]] == ["gadgetId"]
+    assert writes_without_body(app, served) == ["extra.polish"], "an undeclared body is caught"
