@@ -10,6 +10,7 @@ import logging
 import uuid
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
@@ -21,6 +22,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from shared.circuit import Breaker
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,10 @@ QUEUES = (DISPATCH_QUEUE, SCHEDULE_QUEUE)
 TIME_LIMIT_MS = 60_000
 #: Transient failures (database away) are retried with backoff up to this many times.
 MAX_RETRIES = 20
+#: Redis socket timeouts (seconds). An enqueue sits in the request path of every fire,
+#: after the run is committed; waiting longer gains nothing, since the sweep enqueues
+#: any run whose message did not make it. dramatiq polls, it never blocks on Redis.
+SOCKET_TIMEOUT_SECONDS = 1.0
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -48,13 +54,18 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     ]
     broker: dramatiq.Broker
     if settings.redis_url:
+        # dramatiq builds its connection pool from `url` alone and drops socket options
+        # passed next to it, so the client is built here, with the timeouts.
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        )
         broker = RedisBroker(  # type: ignore[no-untyped-call]
-            url=settings.redis_url,
+            client=client,
             namespace=settings.broker_namespace,
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             middleware=middleware,
-            socket_timeout=5,
-            socket_connect_timeout=2,
         )
     else:
         broker = StubBroker(middleware=middleware)
@@ -65,10 +76,13 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
 class Enqueuer:
     """Sends messages by actor name; a broker failure is logged, not raised, because
-    the run is already durable and the scheduler's sweep will enqueue it again."""
+    the run is already durable and the scheduler's sweep will enqueue it again. After
+    a failure the broker is not tried for a few seconds, so that fires keep answering
+    at once while it is away."""
 
-    def __init__(self, broker: dramatiq.Broker) -> None:
+    def __init__(self, broker: dramatiq.Broker, breaker: Breaker | None = None) -> None:
         self.broker = broker
+        self.breaker = breaker or Breaker()
 
     def dispatch_run(self, run_id: uuid.UUID, *, request_id: str | None = None) -> bool:
         return self._send(DISPATCH_QUEUE, DISPATCH_ACTOR, (str(run_id),), request_id)
@@ -77,6 +91,8 @@ class Enqueuer:
         return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULE_ACTOR, (str(trigger_id), due_at_iso), None)
 
     def _send(self, queue: str, actor: str, args: tuple[str, ...], request_id: str | None) -> bool:
+        if not self.breaker.allows():
+            return False
         kwargs = {"request_id": request_id} if request_id else {}
         message: dramatiq.Message[None] = dramatiq.Message(
             queue_name=queue, actor_name=actor, args=args, kwargs=kwargs, options={}
@@ -84,6 +100,7 @@ class Enqueuer:
         try:
             self.broker.enqueue(message)
         except Exception:
+            self.breaker.failed()
             log.warning(
                 "broker enqueue failed; the sweep will retry",
                 extra={"actor": actor, "message_args": list(args)},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,8 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
 
 
 #: A pooled connection unused this long is pinged before use (it may have died with a
-#: PostgreSQL restart); busy connections are not, which saves a round trip per request.
+#: PostgreSQL restart); busy connections are not, which saves a round trip per request,
+#: unless the server has already said something on them (see `_server_spoke`).
 PING_AFTER_IDLE_SECONDS = 5.0
 
 
@@ -45,7 +47,10 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        if idle_since is None:
+            return
+        recent = time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS
+        if recent and not _server_spoke(dbapi_conn):
             return
         try:
             cursor = dbapi_conn.cursor()
@@ -54,6 +59,18 @@ def _ping_when_idle(engine: Engine) -> None:
         except Exception as error:
             # The pool drops this connection and retries the checkout with a new one.
             raise DisconnectionError() from error
+
+
+def _server_spoke(dbapi_conn: Any) -> bool:
+    """Whether an idle connection has something to read, without a round trip. Nothing
+    is sent to an idle client unless its server is going away: a restart or
+    pg_terminate_backend sends a FATAL notice and closes the socket, which becomes
+    readable at once, so a connection used a second before the restart is caught too."""
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def ensure_sqlite_directory(url: str) -> None:

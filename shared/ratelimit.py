@@ -16,6 +16,7 @@ from typing import Protocol
 
 import redis
 
+from shared.circuit import Breaker
 from shared.errors import TooManyRequests
 from shared.metrics import RATE_LIMITED
 
@@ -34,15 +35,22 @@ class RedisCounter:
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.prefix = f"{namespace}:ratelimit:"
+        self.breaker = Breaker()
 
     def count(self, keys: list[str], window: int) -> list[int]:
         """All keys in one round trip."""
+        if not self.breaker.allows():
+            raise redis.ConnectionError("Redis failed moments ago; not asking it again yet")
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             name = f"{self.prefix}{key}:{window}"
             pipe.incr(name)
             pipe.expire(name, WINDOW_SECONDS * 2)
-        replies = pipe.execute()
+        try:
+            replies = pipe.execute()
+        except redis.RedisError:
+            self.breaker.failed()
+            raise
         return [int(hits) for hits in replies[::2]]
 
 

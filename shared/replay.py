@@ -12,6 +12,7 @@ from typing import Protocol
 
 import redis
 
+from shared.circuit import Breaker
 from shared.errors import Unavailable
 
 
@@ -25,12 +26,16 @@ class RedisReplayGuard:
     def __init__(self, client: redis.Redis, namespace: str) -> None:
         self.client = client
         self.prefix = f"{namespace}:webhook-replay:"
+        self.breaker = Breaker()
 
     def first_sighting(self, key: str, ttl_seconds: int) -> bool:
+        # Fail closed: accepting an unchecked signature would make replays possible.
+        if not self.breaker.allows():
+            raise Unavailable("Replay protection unavailable")
         try:
             return bool(self.client.set(self.prefix + key, b"1", nx=True, ex=max(1, ttl_seconds)))
         except redis.RedisError as error:
-            # Fail closed: accepting an unchecked signature would make replays possible.
+            self.breaker.failed()
             raise Unavailable("Replay protection unavailable") from error
 
 

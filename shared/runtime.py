@@ -59,7 +59,7 @@ def build_runtime(
 def _replay_guard(settings: Settings) -> ReplayGuard:
     if not settings.redis_url:
         return MemoryReplayGuard()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     return RedisReplayGuard(client, settings.broker_namespace)
 
 

@@ -8,8 +8,11 @@ imported, hence the environment is settled before the other imports.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import time
 from collections.abc import Callable
+from types import FrameType
 
 os.environ.setdefault(
     "PROMETHEUS_MULTIPROC_DIR",
@@ -29,6 +32,8 @@ from workers.actors import register
 
 #: Port of the worker pod's /metrics, /health/live and /health (one server per pod).
 METRICS_PORT = int(os.environ.get("ROUTINES_METRICS_PORT", "9191"))
+#: SIGTERMs this close together are one request to stop, not "stop, then kill now".
+SIGTERM_DEBOUNCE_SECONDS = 2.0
 
 
 class RoutinesPrometheus(Prometheus):
@@ -47,8 +52,31 @@ def _serve_probes() -> int:
     return 0
 
 
+def _one_stop_per_sigterm_burst() -> None:
+    """dramatiq's worker process stops gracefully on its first SIGTERM and exits at once
+    (no requeue of its prefetched messages) on the second. A SIGTERM to the whole
+    process group (honcho, systemd, `kill -TERM -PGID`) gives it two at once: its own
+    and the one dramatiq's main process forwards. Count a burst as one; a SIGTERM sent
+    deliberately later still means "kill now"."""
+    dramatiq_handler = signal.getsignal(signal.SIGTERM)
+    if not callable(dramatiq_handler):
+        return
+    last: float | None = None
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if last is not None and now - last < SIGTERM_DEBOUNCE_SECONDS:
+            return
+        last = now
+        dramatiq_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def setup() -> None:
     """Called by the dramatiq CLI in each worker process before it consumes."""
+    _one_stop_per_sigterm_burst()
     configure_logging("worker")
     runtime: Runtime = build_runtime(Settings.from_env())
     runtime.broker.add_middleware(RoutinesPrometheus())
