@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from scheduler.lease import AlwaysLeader, Lease
+from shared.broker import DISPATCH_QUEUE, SCHEDULE_QUEUE
 from shared.db import transaction
-from shared.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED
+from shared.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED, queue_depths
 from shared.runtime import Runtime
 from shared.services.schedules import due_triggers
 from shared.services.sweep import undecided_runs
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 #: Rows per page of the due scan, and runs per sweep.
 SCAN_BATCH = 1000
 SWEEP_BATCH = 500
+#: Lease renewals within a page, every this many enqueues, so a slow page cannot
+#: outlive the lease.
+RENEW_EVERY = 200
 #: A tick enqueued this long ago and still due is enqueued again (its message was lost).
 REENQUEUE_AFTER_SECONDS = 30.0
 
@@ -77,6 +81,14 @@ class Scheduler:
             return TickReport(leader=False, enqueued=enqueued)
         return TickReport(leader=True, enqueued=enqueued, swept=self.sweep())
 
+    def _backlogged(self, queue: str) -> bool:
+        """More messages waiting than one scan page: the workers are behind, not idle."""
+        try:
+            ready, _, _ = queue_depths(self.runtime.broker).get(queue, (0, 0, 0))
+        except Exception:
+            return False
+        return ready > SCAN_BATCH
+
     def _hold(self) -> bool:
         self.leader = self.lease.hold()
         SCHEDULER_LEADER.labels(self.instance).set(1 if self.leader else 0)
@@ -84,16 +96,25 @@ class Scheduler:
 
     def scan(self) -> int:
         now, clock_now = time.monotonic(), self.runtime.clock.now()
-        self._ticks.prune(now)
+        # Behind a backlog a tick still due is only waiting; resend it only when the
+        # queue is short and it has been due too long (then its message was lost).
+        resend = not self._backlogged(SCHEDULE_QUEUE)
+        if resend:
+            self._ticks.prune(now)
         enqueued, seen, after = 0, 0, None
         while True:
             with transaction(self.runtime.sessions) as session:
                 page = due_triggers(session, now=clock_now, limit=SCAN_BATCH, after=after)
             seen += len(page)
-            for due in page:
+            for index, due in enumerate(page):
+                if index and index % RENEW_EVERY == 0 and not self._hold():
+                    return enqueued  # lost the lease mid-page: stop at once
                 key = (due.trigger_id, due.due_at)
-                if self._ticks.due(key, now) and self.runtime.enqueuer.fire_schedule(
-                    due.trigger_id, iso(due.due_at)
+                fresh = key not in self._ticks.seen
+                if (
+                    fresh or (resend and self._ticks.due(key, now))
+                ) and self.runtime.enqueuer.fire_schedule(
+                    due.trigger_id, iso(due.due_at), iso(clock_now)
                 ):
                     self._ticks.mark(key, now)
                     enqueued += 1
@@ -105,6 +126,10 @@ class Scheduler:
     def sweep(self) -> int:
         settings = self.runtime.settings
         cutoff = self.runtime.clock.now() - timedelta(seconds=settings.sweep_after_seconds)
+        if self._backlogged(DISPATCH_QUEUE):
+            # Runs waiting behind a queue are not lost; re-enqueueing them would only
+            # add duplicate work to the backlog. Lost ones are swept once it drains.
+            return 0
         with transaction(self.runtime.sessions) as session:
             run_ids = undecided_runs(session, recorded_before=cutoff, limit=SWEEP_BATCH)
         now = time.monotonic()

@@ -49,11 +49,15 @@ def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
     return decision
 
 
-def fire_tick(runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime) -> Fired:
+def fire_tick(
+    runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime, seen_at: datetime | None = None
+) -> Fired:
     """Record the tick's runs in one transaction, then have each decided."""
     with transaction(runtime.sessions) as session:
         now = runtime.clock.now()
-        fired = fire_schedule(session, trigger_id=trigger_id, due_at=due_at, now=now)
+        fired = fire_schedule(
+            session, trigger_id=trigger_id, due_at=due_at, now=now, seen_at=seen_at
+        )
     for tick in fired.ticks:
         SCHEDULE_LAG.observe(max(0.0, (now - tick).total_seconds()))
     if fired.missed:
@@ -82,8 +86,9 @@ def register(runtime: Runtime) -> None:
         context = {"run_id": run_id, "request_id": request_id}
         log.info("run decided", extra={**context, "outcome": decision.outcome.value})
 
-    def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
-        fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))
+    def fire_schedule_actor(trigger_id: str, due_at: str, seen_at: str | None = None) -> None:
+        seen = datetime.fromisoformat(seen_at) if seen_at else None
+        fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at), seen)
         if fired.run_ids or fired.missed:
             log.info(
                 "schedule fired",

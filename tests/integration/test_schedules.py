@@ -265,3 +265,29 @@ def test_scheduler_scan_enqueues_each_due_tick_once_until_it_is_stale(
     assert scheduler.scan() == 0, "already enqueued, not again on every scan"
     with timed.sessions() as session:
         assert session.scalar(select(func.count()).select_from(RoutineRun)) == 0
+
+
+def test_a_tick_that_waited_in_our_own_queue_is_not_dropped_as_missed(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    world = make_world(sched_api, catchUpPolicy="skip_missed")
+    trigger = add_schedule(sched_api, world.routine)
+    clock.advance(seconds=32)
+    seen_at = clock.now()  # the scheduler found it due on time...
+    clock.advance(minutes=5)  # ...and the message sat behind a backlog for five minutes
+    fired = fire_tick(timed, uuid.UUID(trigger["id"]), T0, seen_at)
+    assert [r.scheduled_for for r in runs_of_trigger(timed, trigger["id"])] == [T0]
+    assert fired.missed == 0
+
+
+def test_without_seen_at_a_tick_five_minutes_old_is_missed_under_skip_missed(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    world = make_world(sched_api, catchUpPolicy="skip_missed")
+    trigger = add_schedule(sched_api, world.routine)
+    clock.advance(minutes=5)
+    fired = fire_tick(timed, uuid.UUID(trigger["id"]), T0)
+    ticks = [r.scheduled_for for r in runs_of_trigger(timed, trigger["id"])]
+    assert T0 not in ticks, "a stale tick is never fired under skip_missed"
+    assert ticks == [T0 + timedelta(minutes=4)], "only the one within the grace"
+    assert fired.missed == 4
