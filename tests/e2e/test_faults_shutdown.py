@@ -47,7 +47,7 @@ from tests.support.services import REDIS_URL
 GRACEFUL_TIMEOUT_SECONDS = 20
 #: A request this slow must finish well inside the graceful timeout.
 SLOW_REQUEST_SECONDS = 3
-BURST = 50
+BURST = 200
 #: Runs a stopped worker gave back are decided by the next worker within this long.
 WORKER_RECOVERY_WITHIN = 30.0
 
@@ -162,7 +162,7 @@ def stop_a_busy_worker(
         outcomes = fire_burst(api, routine_id, BURST, threads=50)
         assert Counter(o.status for o in outcomes) == {202: BURST}
         wait_for(
-            lambda: len(Ledger.read(engine, [routine_id]).undecided()) < BURST - 5,
+            lambda: len(Ledger.read(engine, [routine_id]).undecided()) < BURST - 2,
             timeout=30,
             what="the worker to be busy with the backlog",
         )
