@@ -48,3 +48,16 @@ clean:
 .PHONY: k8s-check
 k8s-check: setup  ## Validate k8s/ offline: Kubernetes schemas, cross-references, Grafana dashboard.
 	$(BIN)/python k8s/check.py
+
+.PHONY: bench bench-scheduler
+bench: setup  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "bench: wrk is missing: sudo apt-get install -y wrk"; exit 1; fi; }
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install -q py-spy
+	$(BIN)/python bench/fire.py --profile
+	$(BIN)/python bench/memory.py
+
+bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then an idle scan.
+	$(BIN)/python bench/scheduler.py
