@@ -61,3 +61,7 @@ bench: setup  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis
 
 bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then an idle scan.
 	$(BIN)/python bench/scheduler.py
+
+.PHONY: fuzz
+fuzz: setup  ## The schema-driven fuzz with a larger budget (CI runs 30 examples per operation).
+	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/test_fuzz_api.py

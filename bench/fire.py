@@ -536,6 +536,7 @@ def run_all(
             "phase": {
                 "accepted_per_s": prof["accept"]["accepted_per_s"],
                 "decided_per_s_in_window": prof["runs"]["decided_per_s_in_window"],
+                "cpu": prof["cpu"],
                 "note": "py-spy --nonblocking, 100 Hz; busy: threads not idle (CPU and waits in "
                 "libpq or sockets); gil: the thread holding the GIL (Python CPU)",
             },

@@ -261,23 +261,34 @@ class CpuMeter:
         }
 
 
-def wait_quiet(max_wait: float, threshold_pct: float = 25.0) -> dict[str, Any]:
-    """Wait (at most max_wait s) until the machine is mostly idle, since other work on
-    it would distort every figure; what was seen is recorded with the results."""
+def wait_quiet(
+    max_wait: float, threshold_pct: float = 25.0, settle: float = 10.0
+) -> dict[str, Any]:
+    """Wait (at most max_wait s) until the machine has been mostly idle for `settle`
+    seconds, since other work on it distorts every figure; what was seen is recorded
+    with the results (and each phase records the CPU that other processes took)."""
     started = time.monotonic()
     told = -60.0
+    quiet_since: float | None = None
+    busy = 100.0
     while True:
         b0, t0 = machine_busy()
         time.sleep(2)
         b1, t1 = machine_busy()
         busy = 100 * (b1 - b0) / max(1.0, t1 - t0)
-        waited = time.monotonic() - started
-        if busy < threshold_pct or waited >= max_wait:
+        now = time.monotonic()
+        waited = now - started
+        if busy >= threshold_pct:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now - 2
+        settled = quiet_since is not None and now - quiet_since >= settle
+        if settled or waited >= max_wait:
             return {
                 "busy_pct_before_start": round(busy, 1),
                 "waited_s": round(waited, 1),
                 "loadavg": Path("/proc/loadavg").read_text().split()[:3],
-                "quiet": busy < threshold_pct,
+                "quiet": settled,
             }
         if waited - told >= 30:
             told = waited
