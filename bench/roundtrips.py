@@ -7,8 +7,8 @@ the web app (create_app) and the worker's decide() run in this process, one requ
 time through Flask's test client, against a fresh PostgreSQL database and Redis
 namespace (removed afterwards), with the web's JSON request log on (to /dev/null) and
 Prometheus in multi-process mode, as under gunicorn. Counted per webhook fire, per
-manual run and per decision: SQL statements, connection checkouts (each one a
-`SELECT 1` round trip: pool_pre_ping), Redis commands; then the CPU and wall time per
+manual run and per decision: SQL statements (COMMIT included), connection checkouts
+(a checkout may add a ping: see shared/db.py), Redis commands; then the CPU and wall time per
 request, next to a no-op Flask request (bench/noop_app.py) for scale.
 Written to bench/results/roundtrips.json.
 """
@@ -91,9 +91,9 @@ class Tally:
     def summary(self) -> dict[str, Any]:
         return {
             "sql_statements": len(self.sql),
-            "pool_checkouts_with_ping": self.checkouts,
+            "pool_checkouts": self.checkouts,
             "redis_commands": sum(self.redis.values()),
-            "round_trips_total": len(self.sql) + self.checkouts + sum(self.redis.values()),
+            "round_trips_sql_and_redis": len(self.sql) + sum(self.redis.values()),
             "sql": [" ".join(s.split())[:110] for s in self.sql],
             "redis": dict(self.redis),
         }
@@ -288,8 +288,8 @@ def print_summary(results: dict[str, Any]) -> None:
     for name in ("webhook_fire", "manual_run", "decide_webhook_run_issue_created"):
         r = results[name]
         print(
-            f"  {name:<34} {r['sql_statements']:>3} SQL + {r['pool_checkouts_with_ping']} "
-            f"pings + {r['redis_commands']} Redis = {r['round_trips_total']} round trips"
+            f"  {name:<34} {r['sql_statements']:>3} SQL + {r['redis_commands']} Redis = "
+            f"{r['round_trips_sql_and_redis']} round trips ({r['pool_checkouts']} pool checkout)"
         )
         for statement in r["sql"]:
             print(f"      {statement}")
