@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Mode = Literal["embedded", "distributed"]
@@ -46,7 +46,6 @@ class Settings:
     #: Off only to prove that correctness does not depend on the leader lease.
     scheduler_lease: bool = True
     data_dir: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def mode(self) -> Mode:

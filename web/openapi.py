@@ -10,6 +10,7 @@ from flask import Flask
 
 from shared import schemas
 from shared.validation import Field, Schema
+from web.presenters import camel
 
 #: Request body schema of each endpoint that takes one.
 BODIES: dict[str, Schema] = {
@@ -74,7 +75,7 @@ def document(app: Flask) -> dict[str, Any]:
         if not rule.rule.startswith("/api"):
             continue
         path = re.sub(
-            r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: "{" + _camel(m.group(1)) + "}", rule.rule
+            r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: "{" + camel(m.group(1)) + "}", rule.rule
         )
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, rule.arguments)
@@ -102,7 +103,7 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": endpoint.replace(".", "_"),
         "parameters": [
-            {"name": _camel(name), "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": camel(name), "in": "path", "required": True, "schema": {"type": "string"}}
             for name in sorted(arguments)
         ],
         "responses": {
@@ -178,8 +179,3 @@ def _field(spec: Field) -> dict[str, Any]:
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
     return out
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)

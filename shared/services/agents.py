@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +94,3 @@ def revoke_key(
 
 def _columns(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields[name] for name in ("name", "role", "title", "status") if name in fields}
-
-
-def agent_or_none(session: Session, agent_id: uuid.UUID | None) -> Agent | None:
-    return session.get(Agent, agent_id) if agent_id else None
