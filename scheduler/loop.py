@@ -5,7 +5,8 @@
    was enqueued recently (then it is re-enqueued only after a timeout);
 2. sweeps runs still `received` after a while back onto the queue: a run is
    durable before its 202, so a lost message (broker down, worker killed) is
-   recovered here.
+   recovered here. Each sweep reads the next page (oldest first, wrapping around), so
+   runs that stay stuck at the front never hide newer lost ones.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import os
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from scheduler.lease import AlwaysLeader, Lease
 from shared.broker import DISPATCH_QUEUE, SCHEDULE_QUEUE
@@ -72,6 +74,8 @@ class Scheduler:
         self.leader = False
         self._ticks = _Recent(REENQUEUE_AFTER_SECONDS)
         self._runs = _Recent(runtime.settings.sweep_after_seconds)
+        #: Where the next sweep page starts; back to the oldest once a page comes up short.
+        self._sweep_from: tuple[datetime, uuid.UUID] | None = None
 
     def tick(self) -> TickReport:
         if not self._hold():
@@ -113,9 +117,7 @@ class Scheduler:
                 fresh = key not in self._ticks.seen
                 if (
                     fresh or (resend and self._ticks.due(key, now))
-                ) and self.runtime.enqueuer.fire_schedule(
-                    due.trigger_id, iso(due.due_at), iso(clock_now)
-                ):
+                ) and self.runtime.enqueuer.fire_schedule(due.trigger_id, iso(due.due_at)):
                     self._ticks.mark(key, now)
                     enqueued += 1
             if len(page) < SCAN_BATCH or not self._hold():
@@ -131,11 +133,15 @@ class Scheduler:
             # add duplicate work to the backlog. Lost ones are swept once it drains.
             return 0
         with transaction(self.runtime.sessions) as session:
-            run_ids = undecided_runs(session, recorded_before=cutoff, limit=SWEEP_BATCH)
+            page = undecided_runs(
+                session, recorded_before=cutoff, limit=SWEEP_BATCH, after=self._sweep_from
+            )
+        full = len(page) == SWEEP_BATCH
+        self._sweep_from = (page[-1].created_at, page[-1].run_id) if full else None
         now = time.monotonic()
         self._runs.prune(now)
         swept = 0
-        for run_id in run_ids:
+        for run_id in (undecided.run_id for undecided in page):
             if self._runs.due(run_id, now) and self.runtime.enqueuer.dispatch_run(run_id):
                 self._runs.mark(run_id, now)
                 swept += 1

@@ -65,8 +65,10 @@ def require_permission(principal: Principal, company_id: uuid.UUID, permission: 
 def may_create_routine(
     principal: Principal, company_id: uuid.UUID, assignee: uuid.UUID | None
 ) -> None:
+    """An agent may only create what it would then own (API.md 8: "own" means assigned
+    to it), so a routine for another agent, or for nobody, is not its own."""
     if principal.kind == "agent" and assignee != principal.agent_id:
-        raise Forbidden(ASSIGN_SELF_ONLY)
+        raise Forbidden(NOT_OWN_ROUTINE)
     require_permission(principal, company_id, ASSIGN)
 
 
@@ -77,6 +79,13 @@ def may_manage_routine(principal: Principal, routine: Routine, *, assigns: bool)
         raise Forbidden(NOT_OWN_ROUTINE)
     if assigns:
         require_permission(principal, routine.company_id, ASSIGN)
+
+
+def may_assign_run(principal: Principal, assignee: uuid.UUID | None) -> None:
+    """A manual run's assignee override hands work to an agent: an agent may only hand
+    it to itself, as with the routine's own assignee."""
+    if principal.kind == "agent" and assignee is not None and assignee != principal.agent_id:
+        raise Forbidden(ASSIGN_SELF_ONLY)
 
 
 def may_update_routine(

@@ -87,8 +87,8 @@ class Enqueuer:
     def dispatch_run(self, run_id: uuid.UUID, *, request_id: str | None = None) -> bool:
         return self._send(DISPATCH_QUEUE, DISPATCH_ACTOR, (str(run_id),), request_id)
 
-    def fire_schedule(self, trigger_id: uuid.UUID, due_at_iso: str, seen_at_iso: str) -> bool:
-        args = (str(trigger_id), due_at_iso, seen_at_iso)
+    def fire_schedule(self, trigger_id: uuid.UUID, due_at_iso: str) -> bool:
+        args = (str(trigger_id), due_at_iso)
         return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULE_ACTOR, args, None)
 
     def _send(self, queue: str, actor: str, args: tuple[str, ...], request_id: str | None) -> bool:

@@ -1,4 +1,4 @@
-"""Rate limits on the public fire endpoint, per trigger and per client address.
+"""Rate limits on the public fire endpoint, per client address and per trigger.
 
 Fixed one-minute windows counted in Redis (INCR + EXPIRE), so every web pod
 shares them; in-process counters in the embedded mode. If Redis cannot be
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis
@@ -68,36 +68,37 @@ class MemoryCounter:
             return [self._hits[(key, window)] for key in keys]
 
 
-def check_fire_rate(
-    counter: Counter,
-    *,
-    public_id: str,
-    client: str,
-    per_trigger: int,
-    per_client: int,
-    now: float | None = None,
-) -> None:
-    """Raise 429 with the seconds until the window turns when either limit is passed
-    (a limit of 0 is off)."""
-    at = time.time() if now is None else now
-    window = int(at // WINDOW_SECONDS)
-    limits = [
-        (scope, key, limit)
-        for scope, key, limit in (
-            ("trigger", f"trigger:{public_id}", per_trigger),
-            ("client", f"client:{client}", per_client),
-        )
-        if limit > 0
-    ]
-    if not limits:
-        return
-    try:
-        counts = counter.count([key for _, key, _ in limits], window)
-    except redis.RedisError:
-        log.warning("rate limiter unavailable; letting the request through")
-        return
-    for (scope, _, limit), hits in zip(limits, counts, strict=True):
+@dataclass(frozen=True)
+class FireBudget:
+    """One public fire's claims on the two limits, spent at different moments: the client
+    address at once (every request, signed or not, so a flood is cheap to refuse), the
+    trigger only once the signature verified, so unauthenticated traffic can never spend
+    the budget of a trigger's real sender. A limit of 0 is off."""
+
+    counter: Counter
+    client: str
+    per_trigger: int
+    per_client: int
+    #: Seconds since the epoch, from the injected clock.
+    at: float
+
+    def spend_client(self) -> None:
+        self._spend("client", f"client:{self.client}", self.per_client)
+
+    def spend_trigger(self, public_id: str) -> None:
+        self._spend("trigger", f"trigger:{public_id}", self.per_trigger)
+
+    def _spend(self, scope: str, key: str, limit: int) -> None:
+        """Raise 429 with the seconds until the window turns once `limit` is passed."""
+        if limit <= 0:
+            return
+        window = int(self.at // WINDOW_SECONDS)
+        try:
+            (hits,) = self.counter.count([key], window)
+        except redis.RedisError:
+            log.warning("rate limiter unavailable; letting the request through")
+            return
         if hits > limit:
             RATE_LIMITED.labels(scope).inc()
-            retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - at))
+            retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - self.at))
             raise TooManyRequests("Rate limit exceeded", retry_after=retry_after)

@@ -15,9 +15,9 @@ from shared.clock import Clock, SystemClock
 from shared.db import make_engine, make_sessions
 from shared.errors import Unavailable
 from shared.ratelimit import Counter, MemoryCounter, RedisCounter
-from shared.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from shared.secrets_box import SecretBox
 from shared.settings import Settings
+from shared.waiting import DecisionBoard, RedisDecisionBoard
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class Runtime:
     broker: dramatiq.Broker
     enqueuer: Enqueuer
     clock: Clock
-    replay: ReplayGuard
     rate_counter: Counter
+    #: Decisions announced by workers, awaited by `Prefer: wait` requests.
+    decisions: DecisionBoard
 
     @functools.cached_property
     def box(self) -> SecretBox:
@@ -51,20 +52,23 @@ def build_runtime(
         broker=broker,
         enqueuer=Enqueuer(broker),
         clock=clock or SystemClock(),
-        replay=_replay_guard(settings),
         rate_counter=_rate_counter(settings),
+        decisions=_decision_board(settings),
     )
 
 
-def _replay_guard(settings: Settings) -> ReplayGuard:
-    if not settings.redis_url:
-        return MemoryReplayGuard()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-    return RedisReplayGuard(client, settings.broker_namespace)
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
 
 
 def _rate_counter(settings: Settings) -> Counter:
     if not settings.redis_url:
         return MemoryCounter()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-    return RedisCounter(client, settings.broker_namespace)
+    return RedisCounter(_redis(settings.redis_url), settings.broker_namespace)
+
+
+def _decision_board(settings: Settings) -> DecisionBoard:
+    if not settings.redis_url:
+        return DecisionBoard(settings.wait_max_waiters)
+    client = _redis(settings.redis_url)
+    return RedisDecisionBoard(client, settings.broker_namespace, settings.wait_max_waiters)

@@ -36,6 +36,9 @@ class Settings:
     sweep_after_seconds: float = 30.0
     #: How often the scheduler loop wakes up.
     scheduler_interval_seconds: float = 1.0
+    #: A schedule tick recorded later than this after its time is "missed" and follows
+    #: the routine's catch-up policy (API.md 7).
+    catch_up_grace_seconds: float = 60.0
     #: Dramatiq worker heartbeat timeout (ms): how soon a dead worker's messages are requeued.
     broker_heartbeat_timeout_ms: int = 60_000
     #: Public fires allowed per minute per trigger and per client address (0 = off).
@@ -43,6 +46,9 @@ class Settings:
     rate_limit_per_client: int = 1200
     #: Proxies in front of the web pods whose X-Forwarded-For is trusted (0 = none).
     proxy_hops: int = 0
+    #: Requests of one web process that may wait for a decision (`Prefer: wait`) at
+    #: once; each holds a thread. Beyond it they are answered at once (0 = never wait).
+    wait_max_waiters: int = 2
     #: Off only to prove that correctness does not depend on the leader lease.
     scheduler_lease: bool = True
     data_dir: str | None = None
@@ -69,11 +75,13 @@ class Settings:
             broker_namespace=env.get("ROUTINES_BROKER_NAMESPACE") or "routines",
             sweep_after_seconds=_float(env, "ROUTINES_SWEEP_AFTER_SECONDS", 30.0),
             scheduler_interval_seconds=_float(env, "ROUTINES_SCHEDULER_INTERVAL_SECONDS", 1.0),
+            catch_up_grace_seconds=_float(env, "ROUTINES_CATCH_UP_GRACE_SECONDS", 60.0),
             broker_heartbeat_timeout_ms=_int(env, "ROUTINES_BROKER_HEARTBEAT_TIMEOUT_MS", 60_000),
             scheduler_lease=env.get("ROUTINES_SCHEDULER_LEASE", "on") != "off",
             rate_limit_per_trigger=_int(env, "ROUTINES_RATE_LIMIT_PER_TRIGGER", 600),
             rate_limit_per_client=_int(env, "ROUTINES_RATE_LIMIT_PER_CLIENT", 1200),
             proxy_hops=_int(env, "ROUTINES_PROXY_HOPS", 0),
+            wait_max_waiters=_int(env, "ROUTINES_WAIT_MAX_WAITERS", 2),
             data_dir=data_dir,
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dramatiq
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -45,19 +45,17 @@ def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
         with transaction(runtime.sessions) as session:
             reason = f"Dispatch failed: {type(error).__name__}: {error}"[:1000]
             decision = fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
+    runtime.decisions.announce([run_id])
     _observe(decision, runtime.clock.now())
     return decision
 
 
-def fire_tick(
-    runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime, seen_at: datetime | None = None
-) -> Fired:
+def fire_tick(runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime) -> Fired:
     """Record the tick's runs in one transaction, then have each decided."""
+    grace = timedelta(seconds=runtime.settings.catch_up_grace_seconds)
     with transaction(runtime.sessions) as session:
         now = runtime.clock.now()
-        fired = fire_schedule(
-            session, trigger_id=trigger_id, due_at=due_at, now=now, seen_at=seen_at
-        )
+        fired = fire_schedule(session, trigger_id=trigger_id, due_at=due_at, now=now, grace=grace)
     for tick in fired.ticks:
         SCHEDULE_LAG.observe(max(0.0, (now - tick).total_seconds()))
     if fired.missed:
@@ -86,9 +84,8 @@ def register(runtime: Runtime) -> None:
         context = {"run_id": run_id, "request_id": request_id}
         log.info("run decided", extra={**context, "outcome": decision.outcome.value})
 
-    def fire_schedule_actor(trigger_id: str, due_at: str, seen_at: str | None = None) -> None:
-        seen = datetime.fromisoformat(seen_at) if seen_at else None
-        fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at), seen)
+    def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
+        fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))
         if fired.run_ids or fired.missed:
             log.info(
                 "schedule fired",

@@ -1,6 +1,6 @@
 """The ORM model, one module per concept; import from here."""
 
-from shared.models.base import Base, utcnow
+from shared.models.base import Base
 from shared.models.routines import Routine, RoutineRun, RoutineTrigger, Secret
 from shared.models.tenancy import Agent, AgentKey, BoardUser, Company, CompanyMembership
 from shared.models.work import Goal, Issue, Project
@@ -19,5 +19,4 @@ __all__ = [
     "RoutineRun",
     "RoutineTrigger",
     "Secret",
-    "utcnow",
 ]

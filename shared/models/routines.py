@@ -97,6 +97,8 @@ class RoutineRun(HasId, HasTimestamps, Base):
         UniqueConstraint("routine_id", "idempotency_scope", "idempotency_key"),
         #: Exactly one run per schedule trigger and tick.
         UniqueConstraint("trigger_id", "scheduled_for"),
+        #: Replay protection: a timestamped signature is recorded once, with its run.
+        UniqueConstraint("trigger_id", "signature_hash"),
         #: The sweeper's scan for runs nobody decided.
         Index(
             "ix_routine_runs_received",
@@ -118,6 +120,8 @@ class RoutineRun(HasId, HasTimestamps, Base):
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     idempotency_scope: Mapped[str | None] = mapped_column(String(64))
+    #: sha256 of the delivery's timestamped signature (hmac_sha256 mode), hex.
+    signature_hash: Mapped[str | None] = mapped_column(String(64))
     trigger_payload: Mapped[Any] = mapped_column(JsonType)
     #: What the request asked for, resolved when the worker decides.
     variables: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

@@ -1,4 +1,5 @@
-"""Deciding a run (API.md section 6): one routine at a time, under its row lock."""
+"""Deciding a run (API.md section 6): one routine at a time, under its row lock
+(locks in the order of shared.locks)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.locks import lock_routine, lock_trigger
 from shared.models import Agent, Issue, Project, Routine, RoutineRun, RoutineTrigger
 from shared.services.issues import new_issue
 from shared.services.runs import live_issue
@@ -46,40 +49,59 @@ RESULT_FAILED = "Execution failed"
 
 def dispatch_run(session: Session, *, run_id: uuid.UUID, now: datetime) -> Decision:
     """Safe to call any number of times per run: only a `received` run is decided."""
-    peek = session.get(RoutineRun, run_id)
-    if peek is None:
-        return Decision(Outcome.MISSING, run_id)
-    routine = session.get(Routine, peek.routine_id, with_for_update=True)
-    run = session.get(RoutineRun, run_id, with_for_update=True, populate_existing=True)
-    if routine is None or run is None:
-        return Decision(Outcome.MISSING, run_id)
-    if run.status != "received":
-        return Decision(Outcome.ALREADY_DECIDED, run_id, run.linked_issue_id, run.source)
-    trigger = session.get(RoutineTrigger, run.trigger_id) if run.trigger_id else None
-    return _decide(session, run=run, routine=routine, trigger=trigger, now=now)
+    loaded = _load_undecided(session, run_id)
+    if isinstance(loaded, Decision):
+        return loaded
+    return _decide(session, *loaded, now=now)
 
 
 def fail_run(session: Session, *, run_id: uuid.UUID, reason: str, now: datetime) -> Decision:
     """Record an unexpected dispatch error on a run nobody decided yet."""
-    run = session.get(RoutineRun, run_id, with_for_update=True)
-    if run is None or run.status != "received":
-        return Decision(Outcome.ALREADY_DECIDED, run_id)
-    routine = session.get(Routine, run.routine_id)
-    trigger = session.get(RoutineTrigger, run.trigger_id) if run.trigger_id else None
-    assert routine is not None
+    loaded = _load_undecided(session, run_id)
+    if isinstance(loaded, Decision):
+        return loaded
+    run, routine, trigger = loaded
     return _finish(
         run, routine, trigger, Outcome.FAILED, now=now, reason=reason, result=RESULT_FAILED
     )
 
 
+def _load_undecided(
+    session: Session, run_id: uuid.UUID
+) -> tuple[RoutineRun, Routine, RoutineTrigger | None] | Decision:
+    """The run with its routine and trigger locked in the order of shared.locks; the run
+    is read after the routine lock, since its status only changes under that lock."""
+    routine_id = session.scalar(select(RoutineRun.routine_id).where(RoutineRun.id == run_id))
+    routine = lock_routine(session, routine_id) if routine_id is not None else None
+    run = session.get(RoutineRun, run_id, populate_existing=True) if routine else None
+    if routine is None or run is None:
+        return Decision(Outcome.MISSING, run_id)
+    if run.status != "received":
+        return Decision(Outcome.ALREADY_DECIDED, run_id, run.linked_issue_id, run.source)
+    trigger = lock_trigger(session, run.trigger_id) if run.trigger_id else None
+    return run, routine, trigger
+
+
 def _decide(
     session: Session,
-    *,
     run: RoutineRun,
     routine: Routine,
     trigger: RoutineTrigger | None,
+    *,
     now: datetime,
 ) -> Decision:
+    if run.failure_reason is not None:
+        # Recorded with a problem it could not fire with (a schedule tick whose required
+        # variables have no default): decided here, under the routine lock, like any run.
+        return _finish(
+            run,
+            routine,
+            trigger,
+            Outcome.FAILED,
+            now=now,
+            reason=run.failure_reason,
+            result=RESULT_FAILED,
+        )
     stale = _stale_reason(run, routine, trigger)
     if stale is not None:
         return _finish(run, routine, trigger, Outcome.SKIPPED, now=now, reason=stale)

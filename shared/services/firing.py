@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shared.access import may_manage_routine
+from shared.access import may_assign_run, may_manage_routine
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from shared.models import Routine, RoutineRun, RoutineTrigger
@@ -41,6 +41,12 @@ class RunRequest:
     assignee_agent_id: uuid.UUID | None = None
     execution_workspace: dict[str, Any] | None = None
     scheduled_for: datetime | None = None
+    #: Hash of a timestamped webhook signature: recorded with the run under a unique
+    #: index, so a delivery counts as seen only once it is recorded (API.md 5.3 replay).
+    signature_hash: str | None = None
+    #: A problem found while recording (a schedule tick without its variables): the run
+    #: is decided `failed` with it.
+    failure_reason: str | None = None
 
 
 def request_manual_run(
@@ -54,6 +60,7 @@ def request_manual_run(
     """The checks of API.md 5.1, in its order; nothing is recorded if one fails."""
     routine = load_visible(session, principal, Routine, routine_id, "Routine not found")
     may_manage_routine(principal, routine, assigns=True)
+    may_assign_run(principal, request.assignee_agent_id)
     if routine.status == "archived":
         raise Conflict("Routine is archived")
     if request.trigger_id is not None:
@@ -75,8 +82,10 @@ def request_manual_run(
 def record_run(
     session: Session, *, routine: Routine, request: RunRequest, now: datetime, **extra: Any
 ) -> Recorded:
-    """Insert the run unless its idempotency key (or tick) is taken; the unique index
-    decides, so concurrent duplicates are safe without any read-then-write."""
+    """Insert the run unless its idempotency key, tick or signature is taken; the unique
+    indexes decide, so concurrent duplicates are safe without any read-then-write. A
+    signature already recorded is a replay (409); a key or tick already recorded returns
+    the run that holds it."""
     run_id = uuid.uuid4()
     key = request.idempotency_key or None
     values = {
@@ -90,11 +99,13 @@ def record_run(
         "scheduled_for": request.scheduled_for,
         "idempotency_key": key,
         "idempotency_scope": f"{request.source}:{request.trigger_id or '-'}" if key else None,
+        "signature_hash": request.signature_hash,
         "trigger_payload": request.payload,
         "variables": request.variables,
         "project_id_override": request.project_id,
         "assignee_agent_id_override": request.assignee_agent_id,
         "execution_workspace": request.execution_workspace,
+        "failure_reason": request.failure_reason,
         "created_at": now,
         "updated_at": now,
         **extra,
@@ -102,22 +113,43 @@ def record_run(
     if _insert_unless_taken(session, values):
         # Built from what was inserted: no second round trip to read it back.
         return Recorded(run=RoutineRun(**values), created=True)
-    taken: tuple[ColumnElement[bool], ...]
-    if request.scheduled_for is not None:
-        taken = (
-            RoutineRun.trigger_id == request.trigger_id,
-            RoutineRun.scheduled_for == request.scheduled_for,
-        )
-    else:
-        taken = (
-            RoutineRun.routine_id == routine.id,
-            RoutineRun.idempotency_scope == values["idempotency_scope"],
-            RoutineRun.idempotency_key == key,
-        )
-    existing = session.scalar(select(RoutineRun).where(*taken))
-    if existing is None:
+    keys = _unique_keys(values)
+    holders = list(session.scalars(select(RoutineRun).where(or_(*keys)))) if keys else []
+    if request.signature_hash and any(
+        run.signature_hash == request.signature_hash for run in holders
+    ):
+        raise Conflict("Webhook replay detected")
+    if not holders:
         raise Conflict("Run already recorded")
-    return Recorded(run=existing, created=False)
+    return Recorded(run=holders[0], created=False)
+
+
+def _unique_keys(values: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """One condition per unique index a new run's values could collide on."""
+    keys: list[ColumnElement[bool]] = []
+    if values["scheduled_for"] is not None:
+        keys.append(
+            and_(
+                RoutineRun.trigger_id == values["trigger_id"],
+                RoutineRun.scheduled_for == values["scheduled_for"],
+            )
+        )
+    if values["idempotency_key"] is not None:
+        keys.append(
+            and_(
+                RoutineRun.routine_id == values["routine_id"],
+                RoutineRun.idempotency_scope == values["idempotency_scope"],
+                RoutineRun.idempotency_key == values["idempotency_key"],
+            )
+        )
+    if values["signature_hash"] is not None:
+        keys.append(
+            and_(
+                RoutineRun.trigger_id == values["trigger_id"],
+                RoutineRun.signature_hash == values["signature_hash"],
+            )
+        )
+    return keys
 
 
 def _insert_unless_taken(session: Session, values: dict[str, Any]) -> bool:

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from shared.access import ASSIGN, require_permission
 from shared.auth import Principal
 from shared.jsontext import storable_text
-from shared.models import Company, Issue, Routine, RoutineRun
+from shared.locks import NO_KEY_UPDATE, lock_routine
+from shared.models import Company, Issue, RoutineRun
 from shared.services.companies import next_issue_number
 from shared.services.lookup import load_visible
 from shared.services.references import (
@@ -115,10 +116,10 @@ def update_issue(
         require_permission(principal, issue.company_id, ASSIGN)
         check_assignee(session, issue.company_id, fields["assigneeAgentId"])
     if issue.origin_kind == ROUTINE_EXECUTION and issue.origin_id is not None:
-        # Same lock order as dispatch (routine, then issue) so a fire racing this
-        # status change sees the issue either live or finished, never half-way.
-        session.get(Routine, issue.origin_id, with_for_update=True)
-    session.refresh(issue, with_for_update=True)
+        # The lock order of shared.locks (routine, then issue), as dispatch takes it, so
+        # a fire racing this status change sees the issue either live or finished.
+        lock_routine(session, issue.origin_id)
+    session.refresh(issue, with_for_update=NO_KEY_UPDATE)
     previous_status = issue.status
     for key, column in _PATCHABLE.items():
         if key in fields:
@@ -135,7 +136,8 @@ def follow_issue_status(session: Session, issue: Issue, *, now: datetime) -> Non
     """The run that created an execution issue reflects where that issue went."""
     if issue.origin_kind != ROUTINE_EXECUTION or issue.origin_run_id is None:
         return
-    run = session.get(RoutineRun, issue.origin_run_id, with_for_update=True)
+    # Under the routine's lock (taken by the caller): a run changes only under it.
+    run = session.get(RoutineRun, issue.origin_run_id, populate_existing=True)
     if run is None or run.linked_issue_id != issue.id:
         return
     if issue.status == "done":

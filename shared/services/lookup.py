@@ -11,6 +11,7 @@ from shared.access import require_company_path, require_visible
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.ids import parse_id
+from shared.locks import NO_KEY_UPDATE
 from shared.models import Company
 
 
@@ -30,8 +31,10 @@ def load_visible(
     *,
     for_update: bool = False,
 ) -> T:
-    """The row if it exists and the caller's company sees it; 404 otherwise, alike."""
-    row = session.get(model, parse_id(raw_id, not_found), with_for_update=for_update)
+    """The row if it exists and the caller's company sees it; 404 otherwise, alike.
+    `for_update` locks it FOR NO KEY UPDATE (see shared.locks for the order)."""
+    lock = NO_KEY_UPDATE if for_update else None
+    row = session.get(model, parse_id(raw_id, not_found), with_for_update=lock)
     if row is None:
         raise NotFound(not_found)
     require_visible(principal, row.company_id, not_found)

@@ -22,7 +22,13 @@ from shared.services.references import (
     check_parent_issue,
     check_project,
 )
-from shared.services.runs import RunSummary, latest_runs, live_issues, summarize_runs
+from shared.services.runs import (
+    NEWEST_RUN_FIRST,
+    RunSummary,
+    latest_runs,
+    live_issues,
+    summarize_runs,
+)
 from shared.variables import normalize_definitions, required_without_default
 
 ROUTINE_NOT_FOUND = "Routine not found"
@@ -163,7 +169,7 @@ def routine_detail(session: Session, principal: Principal, *, routine_id: str) -
     runs = session.scalars(
         select(RoutineRun)
         .where(RoutineRun.routine_id == routine.id)
-        .order_by(RoutineRun.created_at.desc(), RoutineRun.id)
+        .order_by(*NEWEST_RUN_FIRST)
         .limit(RECENT_RUNS)
     )
     return RoutineDetail(

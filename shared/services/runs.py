@@ -17,6 +17,13 @@ from shared.vocabulary import LIVE_ISSUE_STATUSES, ROUTINE_EXECUTION
 M = TypeVar("M", Issue, RoutineTrigger)
 
 RUN_NOT_FOUND = "Routine run not found"
+#: Newest first. Runs recorded together (one catch-up pass) share `created_at`; they
+#: list in tick order, the latest tick first, so a routine's last run is its latest tick.
+NEWEST_RUN_FIRST = (
+    RoutineRun.created_at.desc(),
+    RoutineRun.scheduled_for.desc().nulls_last(),
+    RoutineRun.id,
+)
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
 
@@ -43,7 +50,7 @@ def list_runs(
     runs = session.scalars(
         select(RoutineRun)
         .where(RoutineRun.routine_id == routine.id)
-        .order_by(RoutineRun.created_at.desc(), RoutineRun.id)
+        .order_by(*NEWEST_RUN_FIRST)
         .limit(limit)
     )
     return summarize_runs(session, list(runs))
@@ -79,7 +86,7 @@ def latest_runs(session: Session, routine_ids: list[uuid.UUID]) -> dict[uuid.UUI
             func.row_number()
             .over(
                 partition_by=RoutineRun.routine_id,
-                order_by=(RoutineRun.created_at.desc(), RoutineRun.id),
+                order_by=NEWEST_RUN_FIRST,
             )
             .label("rank"),
         )

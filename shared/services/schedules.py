@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from shared.catchup import select_ticks
 from shared.errors import Unprocessable
+from shared.locks import lock_trigger
 from shared.models import Routine, RoutineTrigger
-from shared.services.dispatch import fail_run
 from shared.services.firing import RunRequest, record_run
 from shared.variables import resolve
 
@@ -75,7 +75,6 @@ def fire_schedule(
     trigger_id: uuid.UUID,
     due_at: datetime,
     now: datetime,
-    seen_at: datetime | None = None,
     grace: timedelta = DEFAULT_GRACE,
     cap: int = CATCH_UP_CAP,
 ) -> Fired:
@@ -83,10 +82,11 @@ def fire_schedule(
     next_run_at past now. A duplicate or late message finds next_run_at already
     moved and does nothing; the unique (trigger, scheduledFor) index backs that up.
 
-    Missed ticks are judged at `seen_at`, when the scheduler found the tick due, so
-    a message that waited in our own queue does not turn an on-time tick into a
-    "missed" one that skip_missed would drop."""
-    trigger = session.get(RoutineTrigger, trigger_id, with_for_update=True)
+    Ticks are judged when the worker records them: a tick that waited longer than the
+    grace, whether the scheduler was down or its message sat in our own queue behind
+    stopped workers, is missed like any other, so skip_missed never fires a stale run.
+    Only the trigger is locked (shared.locks): recording never waits on a routine."""
+    trigger = lock_trigger(session, trigger_id)
     if trigger is None or trigger.next_run_at != due_at or not _firing(trigger):
         return Fired(())
     routine = session.get(Routine, trigger.routine_id)
@@ -97,7 +97,7 @@ def fire_schedule(
         expr=trigger.cron_expression,
         tz=trigger.timezone or "UTC",
         due_at=due_at,
-        now=min(seen_at or now, now),
+        now=now,
         policy=routine.catch_up_policy,
         grace=grace,
         cap=cap,
@@ -106,7 +106,7 @@ def fire_schedule(
     moved = session.execute(
         update(RoutineTrigger)
         .where(RoutineTrigger.id == trigger.id, RoutineTrigger.next_run_at == due_at)
-        .values(next_run_at=plan.next_run_at, updated_at=now)
+        .values(next_run_at=plan.next_run_at)
         .execution_options(synchronize_session="fetch")
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -117,7 +117,7 @@ def fire_schedule(
         missed=plan.missed,
         next_run_at=plan.next_run_at,
         ticks=tuple(tick for tick, _ in kept),
-        caught_up=sum(1 for tick in plan.fire if min(seen_at or now, now) - tick > grace),
+        caught_up=sum(1 for tick in plan.fire if now - tick > grace),
         policy=routine.catch_up_policy,
     )
 
@@ -129,17 +129,18 @@ def _firing(trigger: RoutineTrigger) -> bool:
 def _record_tick(
     session: Session, routine: Routine, trigger: RoutineTrigger, tick: datetime, now: datetime
 ) -> uuid.UUID | None:
+    """A tick whose required variables cannot be resolved is still recorded, carrying its
+    problem, and the worker decides it `failed` under the routine lock like any run."""
     try:
         values, problem = resolve(routine.variables or [], []), None
     except Unprocessable as error:
         values, problem = {}, error.message
     request = RunRequest(
-        source="schedule", trigger_id=trigger.id, scheduled_for=tick, variables=values
+        source="schedule",
+        trigger_id=trigger.id,
+        scheduled_for=tick,
+        variables=values,
+        failure_reason=problem,
     )
     recorded = record_run(session, routine=routine, request=request, now=now)
-    if not recorded.created:
-        return None
-    if problem is not None:
-        fail_run(session, run_id=recorded.run.id, reason=problem, now=now)
-        return None
-    return recorded.run.id
+    return recorded.run.id if recorded.created else None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shared.access import may_manage_routine
 from shared.auth import Principal
 from shared.cron import next_fire_after, parse_cron, validate_timezone
-from shared.errors import Unprocessable
+from shared.errors import Invalid, Unprocessable
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.secrets_box import SecretBox
 from shared.services.lookup import load_visible
@@ -51,6 +51,7 @@ def create_trigger(
     public_url: str,
     now: datetime,
 ) -> TriggerWithSecret:
+    _require_kind_fields(fields)
     routine = load_visible(session, principal, Routine, routine_id, ROUTINE_NOT_FOUND)
     may_manage_routine(principal, routine, assigns=True)
     kind = fields["kind"]
@@ -67,8 +68,6 @@ def create_trigger(
     )
     material = None
     if kind == "schedule":
-        if "cronExpression" not in fields:
-            raise Unprocessable("Schedule triggers require a cronExpression")
         _set_schedule(trigger, routine, fields["cronExpression"], fields["timezone"], now)
     elif kind == "webhook":
         assert box is not None
@@ -79,6 +78,14 @@ def create_trigger(
     session.add(trigger)
     session.flush()
     return TriggerWithSecret(trigger, material)
+
+
+def _require_kind_fields(fields: dict[str, Any]) -> None:
+    """A field a kind cannot do without is missing like `kind` itself would be: a 400
+    naming it, before anything is looked up."""
+    if fields["kind"] == "schedule" and fields.get("cronExpression") is None:
+        problem = {"path": ["cronExpression"], "message": "Required"}
+        raise Invalid("Validation error", details=[problem])
 
 
 def update_trigger(

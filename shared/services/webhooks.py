@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,15 +16,25 @@ from shared import jsontext
 from shared.errors import Conflict, Invalid, NotFound, Unauthorized, UnsupportedMediaType
 from shared.metrics import SIGNATURE_FAILURES
 from shared.models import Routine, RoutineTrigger, Secret
-from shared.replay import ReplayGuard
+from shared.ratelimit import FireBudget
 from shared.secrets_box import SecretBox
-from shared.services.firing import Recorded, RunRequest, record_run
-from shared.signing import verify
+from shared.services.firing import RunRequest, record_run
+from shared.services.runs import RunSummary, summarize_runs
+from shared.signing import Verified, verify
 from shared.variables import firing_layers, resolve
 
 NOT_FOUND = "Routine trigger not found"
 PUBLIC_ID = re.compile(r"[0-9a-f]{24}")
 NOT_ACTIVE = "Routine trigger is not active"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The run a delivery recorded (or the one its idempotency key already holds), shaped
+    as `GET /api/routine-runs/{id}` shows it."""
+
+    summary: RunSummary
+    created: bool
 
 
 def fire_webhook(
@@ -33,10 +45,17 @@ def fire_webhook(
     body: bytes,
     content_type: str,
     box: SecretBox,
-    replay: ReplayGuard,
+    budget: FireBudget,
     now: datetime,
-) -> Recorded:
-    """Checks in the contract's order: unknown id, signature, replay, state, body."""
+) -> Accepted:
+    """Checks in the contract's order: unknown id, signature, replay, state, body.
+
+    Every request spends its client's budget first (so a flood is refused before any
+    database work); only a delivery whose signature verified spends the trigger's, so
+    strangers who know a URL can never use up its real sender's budget. A replay is
+    found when the run is inserted (its signature's hash is unique per trigger), so a
+    delivery refused for any reason was never "seen" and its retry is accepted."""
+    budget.spend_client()
     if not PUBLIC_ID.fullmatch(public_id):
         raise NotFound(NOT_FOUND)
     # One round trip for the trigger, its secret and its routine: this is the hot path.
@@ -49,24 +68,8 @@ def fire_webhook(
     if found is None:
         raise NotFound(NOT_FOUND)
     trigger, ciphertext, routine = found
-    window = trigger.replay_window_sec or 300
-    mode = trigger.signing_mode or "bearer"
-    try:
-        verified = verify(
-            mode=mode,
-            secret=box.open(ciphertext),
-            headers=headers,
-            body=body,
-            now=now,
-            window_seconds=window,
-        )
-    except Unauthorized:
-        SIGNATURE_FAILURES.labels(mode).inc()
-        raise
-    if verified.replay_key and not replay.first_sighting(
-        f"{trigger.id}:{verified.replay_key}", window * 2
-    ):
-        raise Conflict("Webhook replay detected")
+    verified = _verify(trigger, box.open(ciphertext), headers, body, now)
+    budget.spend_trigger(public_id)
     if not trigger.enabled or routine.status != "active":
         raise Conflict(NOT_ACTIVE)
     payload = _json_object(body, content_type)
@@ -77,8 +80,34 @@ def fire_webhook(
         payload=payload,
         variables=resolve(routine.variables or [], layers),
         idempotency_key=_idempotency_key(trigger, headers),
+        signature_hash=_hash(verified.replay_key),
     )
-    return record_run(session, routine=routine, request=request, now=now)
+    recorded = record_run(session, routine=routine, request=request, now=now)
+    if recorded.created:
+        return Accepted(RunSummary(recorded.run, linked_issue=None, trigger=trigger), True)
+    return Accepted(summarize_runs(session, [recorded.run])[0], False)
+
+
+def _verify(
+    trigger: RoutineTrigger, secret: str, headers: Mapping[str, str], body: bytes, now: datetime
+) -> Verified:
+    mode = trigger.signing_mode or "bearer"
+    try:
+        return verify(
+            mode=mode,
+            secret=secret,
+            headers=headers,
+            body=body,
+            now=now,
+            window_seconds=trigger.replay_window_sec or 300,
+        )
+    except Unauthorized:
+        SIGNATURE_FAILURES.labels(mode).inc()
+        raise
+
+
+def _hash(replay_key: str | None) -> str | None:
+    return hashlib.sha256(replay_key.encode("utf-8")).hexdigest() if replay_key else None
 
 
 def _json_object(body: bytes, content_type: str) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def test_an_agent_cannot_create_a_routine_for_anyone_else(
     if assignee:
         body["assigneeAgentId"] = office.other["id"]
     response = api.as_(office.my_token).post(routines_path(office), body)
-    assert (response.status, response.error) == (403, SELF_ONLY)
+    assert (response.status, response.error) == (403, NOT_OWN)
     assert titles(api, office) == ["Mine", "Theirs"]
 
 
@@ -163,6 +163,41 @@ def test_an_agent_run_of_its_own_routine_is_credited_to_it(
     )
     assert issue["createdByAgentId"] == office.me["id"]
     assert issue["createdByUserId"] is None
+
+
+def test_an_agent_cannot_hand_a_run_of_its_own_routine_to_another_agent(
+    api: Api, office: Office, runtime: Runtime
+) -> None:
+    body = {"assigneeAgentId": office.other["id"]}
+    response = api.as_(office.my_token).post(f"/api/routines/{office.mine['id']}/run", body)
+    assert (response.status, response.error) == (403, SELF_ONLY)
+    assert run_count(runtime, office.mine) == 0
+
+
+def test_an_agent_may_name_itself_as_the_assignee_of_its_own_run(
+    api: Api, office: Office, drain: Callable
+) -> None:
+    body = {"assigneeAgentId": office.me["id"]}
+    response = api.as_(office.my_token).post(f"/api/routines/{office.mine['id']}/run", body)
+    assert response.status == 202
+    drain()
+    (issue,) = api.ok(
+        "GET", f"/api/companies/{office.company['id']}/issues?originId={office.mine['id']}"
+    )
+    assert issue["assigneeAgentId"] == office.me["id"]
+
+
+def test_a_member_with_tasks_assign_may_hand_a_run_to_any_agent(
+    api: Api, office: Office, drain: Callable
+) -> None:
+    body = {"assigneeAgentId": office.other["id"]}
+    member = api.as_(office.assigner_token)
+    assert member.post(f"/api/routines/{office.mine['id']}/run", body).status == 202
+    drain()
+    (issue,) = api.ok(
+        "GET", f"/api/companies/{office.company['id']}/issues?originId={office.mine['id']}"
+    )
+    assert issue["assigneeAgentId"] == office.other["id"]
 
 
 # Board members

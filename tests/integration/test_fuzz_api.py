@@ -707,9 +707,12 @@ def test_random_requests_to_a_signed_webhook_are_refused_without_a_server_error(
     public_id=st.one_of(
         st.text("0123456789abcdef", min_size=24, max_size=24),
         # A "/" would make an empty path segment: see test_an_empty_path_segment_...
-        st.text(st.characters(exclude_characters="/"), min_size=1, max_size=40).map(
-            lambda s: quote(s, safe="")
-        ),
+        # Lone surrogates have no UTF-8 form to send (PATH_JUNK sends their bytes).
+        st.text(
+            st.characters(exclude_characters="/", exclude_categories=("Cs",)),
+            min_size=1,
+            max_size=40,
+        ).map(lambda s: quote(s, safe="")),
         st.sampled_from(PATH_JUNK),
     ),
     headers=WEBHOOK_HEADERS,

@@ -3,17 +3,21 @@ decision, at most N seconds (N capped at 30), and says so in `Preference-Applied
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import dramatiq
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from shared.runtime import Runtime
-from tests.support.api import Api, Response, make_world
+from shared.waiting import DecisionBoard
+from tests.support.api import Api, FlaskTransport, Response, make_world
+from web.app import create_app
 
 
 @contextmanager
@@ -125,3 +129,42 @@ def test_an_absurdly_long_wait_is_capped_not_a_server_error(api: Api, runtime: R
         response, _ = timed_run(api, world.routine, "wait=" + "9" * 5000)
     assert response.status == 202
     assert response.headers["Preference-Applied"] == "wait=30"
+
+
+def test_beyond_the_waiter_bound_a_request_is_answered_at_once_without_waiting(
+    runtime: Runtime,
+) -> None:
+    bounded = replace(runtime, decisions=DecisionBoard(max_waiters=1))
+    api = Api(FlaskTransport(create_app(runtime=bounded).test_client()))
+    world = make_world(api)
+    first: list[tuple[Response, float]] = []
+    waiter = threading.Thread(target=lambda: first.append(timed_run(api, world.routine, "wait=3")))
+    waiter.start()
+    time.sleep(0.5)  # the first request is waiting now (no worker runs)
+    second, elapsed = timed_run(api, world.routine, "wait=3")
+    waiter.join(10)
+    assert second.status == 202
+    assert "Preference-Applied" not in second.headers
+    assert second.body["status"] == "received"
+    assert elapsed < 2
+    ((response, _),) = first
+    assert response.headers["Preference-Applied"] == "wait=3"
+
+
+def test_a_wait_reads_the_run_about_once_a_second_not_continuously(
+    api: Api, runtime: Runtime
+) -> None:
+    world = make_world(api)
+    reads: list[str] = []
+
+    def count_reads(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("SELECT routine_runs.status"):
+            reads.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", count_reads)
+    try:
+        response, _ = timed_run(api, world.routine, "wait=2")
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count_reads)
+    assert response.body["status"] == "received"
+    assert 2 <= len(reads) <= 4

@@ -11,6 +11,7 @@ import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 
+from scheduler import loop
 from scheduler.loop import Scheduler
 from shared.broker import DISPATCH_QUEUE, build_broker
 from shared.clock import FixedClock
@@ -107,3 +108,21 @@ def test_enqueue_failure_keeps_the_202_and_the_run(pg_url: str) -> None:
 
 def _with_clock(runtime: Runtime, clock: FixedClock) -> Runtime:
     return replace(runtime, clock=clock)
+
+
+def test_runs_stuck_at_the_front_never_hide_newer_lost_runs_from_the_sweep(
+    redis_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loop, "SWEEP_BATCH", 3)
+    api = Api(FlaskTransport(create_app(runtime=redis_runtime).test_client()))
+    world = make_world(api)
+    lost = {fire(api, world.routine)["id"] for _ in range(7)}
+    redis_runtime.broker.flush(DISPATCH_QUEUE)  # every message is gone; no worker runs
+    clock = FixedClock(redis_runtime.clock.now())
+    clock.advance(seconds=redis_runtime.settings.sweep_after_seconds + 1)
+    sweeper = Scheduler(_with_clock(redis_runtime, clock))
+    swept = [sweeper.sweep() for _ in range(4)]
+    assert sum(swept) == 7, f"each page read in turn, not the oldest three again: {swept}"
+    bodies = f"{redis_runtime.settings.broker_namespace}:{DISPATCH_QUEUE}.msgs"
+    queued = {dramatiq.Message.decode(raw).args[0] for raw in redis_client().hvals(bodies)}
+    assert queued == lost

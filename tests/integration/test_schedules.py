@@ -13,15 +13,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import dramatiq
 import pytest
 from sqlalchemy import func, select, update
 
 from scheduler.loop import Scheduler
+from shared.broker import SCHEDULE_QUEUE
 from shared.clock import FixedClock
 from shared.db import transaction
 from shared.models import RoutineRun, RoutineTrigger
 from shared.runtime import Runtime
 from shared.services.schedules import due_triggers
+from shared.timefmt import iso
 from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 from workers.actors import fire_tick
@@ -205,6 +208,46 @@ def test_catch_up_after_three_missed_hourly_ticks(
         assert stored.next_run_at == T0 + timedelta(hours=3)
 
 
+def test_runs_of_one_catch_up_pass_list_in_tick_order_and_the_last_run_is_the_latest_tick(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    world = make_world(sched_api, catchUpPolicy="enqueue_missed_with_cap")
+    trigger = add_schedule(sched_api, world.routine, "0 * * * *")
+    clock._at = T0 + timedelta(hours=11, minutes=30)  # twelve ticks, all in one pass
+    fire_due(timed)
+    runs = sched_api.ok("GET", f"/api/routines/{world.routine['id']}/runs")
+    listed = [run["scheduledFor"] for run in runs]
+    expected = [iso(T0 + timedelta(hours=h)) for h in range(11, -1, -1)]
+    assert listed == expected, "newest tick first, like runs recorded one by one"
+    assert len({run["createdAt"] for run in runs}) == 1, "one pass, one recording time"
+    (item,) = sched_api.ok("GET", f"/api/companies/{world.company['id']}/routines")
+    assert item["lastRun"]["scheduledFor"] == expected[0]
+    detail = sched_api.ok("GET", f"/api/routines/{world.routine['id']}")
+    assert [run["scheduledFor"] for run in detail["recentRuns"]] == expected
+    assert trigger["id"] == runs[0]["triggerId"]
+
+
+def test_firing_and_deciding_leave_updated_at_alone(
+    sched_api: Api, timed: Runtime, clock: FixedClock, drain: Callable[[], None]
+) -> None:
+    world = make_world(sched_api)
+    trigger = add_schedule(sched_api, world.routine)
+    before = sched_api.ok("GET", f"/api/routines/{world.routine['id']}")
+    clock.advance(minutes=3)
+    fire_due(timed)
+    sched_api.ok("POST", f"/api/routines/{world.routine['id']}/run", {})
+    drain()
+    after = sched_api.ok("GET", f"/api/routines/{world.routine['id']}")
+    assert after["lastTriggeredAt"] is not None
+    assert after["lastEnqueuedAt"] is not None
+    assert after["updatedAt"] == before["updatedAt"], "updatedAt means edited"
+    (shown,) = after["triggers"]
+    assert shown["lastFiredAt"] is not None
+    assert shown["updatedAt"] == trigger["updatedAt"]
+    company = sched_api.ok("GET", f"/api/companies/{world.company['id']}")
+    assert company["updatedAt"] == world.company["updatedAt"], "numbering an issue is no edit"
+
+
 def test_paused_project_records_skipped_paused_and_backfills_nothing(
     sched_api: Api, timed: Runtime, clock: FixedClock, drain: Callable[[], None]
 ) -> None:
@@ -267,20 +310,66 @@ def test_scheduler_scan_enqueues_each_due_tick_once_until_it_is_stale(
         assert session.scalar(select(func.count()).select_from(RoutineRun)) == 0
 
 
-def test_a_tick_that_waited_in_our_own_queue_is_not_dropped_as_missed(
+def consume_schedule_messages(runtime: Runtime) -> list[tuple[str, str]]:
+    """What a worker that starts now does with the queued fire_schedule messages, in
+    queue order, with the test's clock: returns the (trigger, due) of each message."""
+    queue = runtime.broker.queues[SCHEDULE_QUEUE]  # type: ignore[attr-defined]
+    consumed = []
+    while not queue.empty():
+        message = dramatiq.Message.decode(queue.get_nowait())
+        trigger_id, due_at = message.args[:2]
+        fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))
+        consumed.append((trigger_id, due_at))
+    return consumed
+
+
+def test_after_a_worker_outage_skip_missed_fires_only_the_latest_tick(
     sched_api: Api, timed: Runtime, clock: FixedClock
 ) -> None:
     world = make_world(sched_api, catchUpPolicy="skip_missed")
     trigger = add_schedule(sched_api, world.routine)
+    scheduler = Scheduler(timed)
     clock.advance(seconds=32)
-    seen_at = clock.now()  # the scheduler found it due on time...
-    clock.advance(minutes=5)  # ...and the message sat behind a backlog for five minutes
-    fired = fire_tick(timed, uuid.UUID(trigger["id"]), T0, seen_at)
+    for _ in range(120):  # two hours of scans while no worker consumes anything
+        scheduler.tick()
+        clock.advance(minutes=1)
+    consumed = consume_schedule_messages(timed)
+    assert consumed[0] == (trigger["id"], iso(T0)), "the oldest queued tick comes first"
+    latest = T0 + timedelta(minutes=120)
+    assert clock.now() - latest < timedelta(seconds=60)
+    ticks = [r.scheduled_for for r in runs_of_trigger(timed, trigger["id"])]
+    assert ticks == [latest], "a tick that waited two hours in our queue is missed"
+
+
+def test_a_tick_that_waited_longer_than_the_grace_in_our_own_queue_is_missed(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    world = make_world(sched_api, catchUpPolicy="skip_missed")
+    trigger = add_schedule(sched_api, world.routine, cron="0 * * * *")
+    clock.advance(seconds=32)  # the scheduler finds T0 due on time...
+    assert Scheduler(timed).scan() == 1
+    clock.advance(minutes=5)  # ...and its message sits behind stopped workers
+    consume_schedule_messages(timed)
+    assert runs_of_trigger(timed, trigger["id"]) == []
+    with timed.sessions() as session:
+        moved = session.get(RoutineTrigger, uuid.UUID(trigger["id"]))
+        assert moved is not None
+        assert moved.next_run_at == T0 + timedelta(hours=1)
+
+
+def test_a_tick_that_waited_less_than_the_grace_is_fired_late(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    world = make_world(sched_api, catchUpPolicy="skip_missed")
+    trigger = add_schedule(sched_api, world.routine, cron="0 * * * *")
+    clock.advance(seconds=32)
+    assert Scheduler(timed).scan() == 1
+    clock.advance(seconds=50)
+    consume_schedule_messages(timed)
     assert [r.scheduled_for for r in runs_of_trigger(timed, trigger["id"])] == [T0]
-    assert fired.missed == 0
 
 
-def test_without_seen_at_a_tick_five_minutes_old_is_missed_under_skip_missed(
+def test_a_tick_five_minutes_old_is_missed_under_skip_missed(
     sched_api: Api, timed: Runtime, clock: FixedClock
 ) -> None:
     world = make_world(sched_api, catchUpPolicy="skip_missed")

@@ -174,7 +174,6 @@ def test_the_replay_window_bounds_are_inclusive(api: Api, world: World, window: 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"kind": "schedule"}, "Schedule triggers require a cronExpression"),
         (
             {"kind": "schedule", "cronExpression": "0 0 9 * * 1"},
             'Cron expression must have exactly 5 fields, got 6: "0 0 9 * * 1"',
@@ -194,6 +193,15 @@ def test_an_invalid_schedule_is_422_and_creates_nothing(
 ) -> None:
     response = add(api, world, **body)
     assert (response.status, response.error) == (422, message)
+    assert listed(api, world) == []
+
+
+def test_a_schedule_without_a_cron_expression_is_400_naming_the_field(
+    api: Api, world: World
+) -> None:
+    response = add(api, world, kind="schedule")
+    assert (response.status, response.error) == (400, "Validation error")
+    assert response.body["details"] == [{"path": ["cronExpression"], "message": "Required"}]
     assert listed(api, world) == []
 
 

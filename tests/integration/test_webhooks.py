@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from shared.clock import FixedClock
 from shared.models import RoutineRun, Secret
@@ -261,3 +262,80 @@ def test_webhook_run_is_decided_by_the_worker(make_hook, drain) -> None:
     decided = hook.api.ok("GET", f"/api/routine-runs/{run['id']}")
     assert decided["status"] == "issue_created"
     assert decided["trigger"] == {"id": hook.trigger["id"], "kind": "webhook", "label": None}
+
+
+def test_a_delivery_refused_while_the_trigger_was_disabled_is_accepted_when_retried(
+    make_hook, hook_api
+) -> None:
+    hook = make_hook("hmac_sha256")
+    body = b'{"n": 1}'
+    signed = headers(**timestamped(hook.secret, body, NOW))
+    hook_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": False})
+    assert hook.fire(body, **signed).status == 409
+    hook_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": True})
+    assert hook.fire(body, **signed).status == 202, "a refused delivery was never seen"
+    assert hook.fire(body, **signed).error == "Webhook replay detected"
+
+
+def test_a_delivery_refused_for_its_content_type_is_accepted_when_retried(make_hook) -> None:
+    hook = make_hook("hmac_sha256")
+    body = b'{"n": 2}'
+    signed = headers(**timestamped(hook.secret, body, NOW))
+    assert hook.fire(body, **{**signed, "Content-Type": "text/plain"}).status == 415
+    assert hook.fire(body, **signed).status == 202
+
+
+def test_a_delivery_that_failed_on_the_database_is_accepted_when_retried(
+    make_hook, runtime: Runtime
+) -> None:
+    hook = make_hook("hmac_sha256")
+    body = b'{"n": 3}'
+    signed = headers(**timestamped(hook.secret, body, NOW))
+    failures = [OperationalError("COMMIT", {}, Exception("server closed the connection"))]
+
+    def database_goes_away(_connection: object) -> None:
+        if failures:
+            raise failures.pop()
+
+    event.listen(runtime.engine, "commit", database_goes_away)
+    try:
+        refused = hook.fire(body, **signed)
+    finally:
+        event.remove(runtime.engine, "commit", database_goes_away)
+    assert (refused.status, refused.error) == (503, "Database unavailable")
+    assert hook.fire(body, **signed).status == 202
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(RoutineRun.id)).all()) == 1
+
+
+def test_the_same_signature_on_another_trigger_is_not_a_replay(make_hook) -> None:
+    first, second = make_hook("hmac_sha256"), make_hook("hmac_sha256")
+    body = b'{"n": 4}'
+    assert first.fire(body, **headers(**timestamped(first.secret, body, NOW))).status == 202
+    assert second.fire(body, **headers(**timestamped(second.secret, body, NOW))).status == 202
+
+
+def test_a_new_delivery_answers_with_the_run_as_the_runs_endpoint_shows_it(make_hook) -> None:
+    hook = make_hook("none", label="Stripe")
+    answer = hook.fire(b'{"x": 1}')
+    assert answer.status == 202
+    shown = hook.api.ok("GET", f"/api/routine-runs/{answer.body['id']}")
+    assert answer.body == shown
+    assert answer.body["trigger"] == {
+        "id": hook.trigger["id"],
+        "kind": "webhook",
+        "label": "Stripe",
+    }
+    assert answer.body["linkedIssue"] is None
+
+
+def test_a_duplicate_delivery_answers_with_the_first_runs_current_state(make_hook, drain) -> None:
+    hook = make_hook("none")
+    first = hook.fire(b"{}", **{"Idempotency-Key": "evt_9"})
+    drain()
+    again = hook.fire(b"{}", **{"Idempotency-Key": "evt_9"})
+    assert again.status == 202
+    assert again.body == hook.api.ok("GET", f"/api/routine-runs/{first.body['id']}")
+    assert again.body["status"] == "issue_created"
+    assert again.body["linkedIssue"]["identifier"].endswith("-1")
+    assert again.body["trigger"]["id"] == hook.trigger["id"]

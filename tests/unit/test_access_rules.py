@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from shared.access import (
+    may_assign_run,
     may_create_routine,
     may_manage_routine,
     may_update_routine,
@@ -150,7 +151,20 @@ def test_an_agent_may_create_a_routine_assigned_to_itself() -> None:
 @pytest.mark.parametrize("assignee", [OTHER_BOT, None])
 def test_an_agent_may_not_create_a_routine_for_anyone_else(assignee: uuid.UUID | None) -> None:
     message = forbidden(may_create_routine, AGENT, HOME, assignee)
-    assert message == "Agents can only assign routines to themselves"
+    assert message == "Agents can only manage routines assigned to themselves"
+
+
+def test_an_agent_may_only_name_itself_as_a_runs_assignee() -> None:
+    may_assign_run(AGENT, BOT)
+    may_assign_run(AGENT, None)
+    assert forbidden(may_assign_run, AGENT, OTHER_BOT) == (
+        "Agents can only assign routines to themselves"
+    )
+
+
+def test_board_users_and_the_admin_may_name_any_runs_assignee() -> None:
+    may_assign_run(ASSIGNER, OTHER_BOT)
+    may_assign_run(ADMIN, OTHER_BOT)
 
 
 def test_a_member_with_tasks_assign_may_create_a_routine_for_any_agent() -> None:

@@ -5,17 +5,35 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import TooManyRequests
-from shared.ratelimit import MemoryCounter, check_fire_rate
+from shared.ratelimit import FireBudget, MemoryCounter
 
 MINUTE_START = 1_800_000_000.0 - (1_800_000_000.0 % 60)
 
 
-def hit(counter: MemoryCounter, *, at: float, public_id: str = "p1", client: str = "1.2.3.4",
-        per_trigger: int = 3, per_client: int = 100) -> None:  # fmt: skip
-    check_fire_rate(
-        counter, public_id=public_id, client=client, per_trigger=per_trigger,
-        per_client=per_client, now=at,
-    )  # fmt: skip
+def budget(
+    counter: MemoryCounter,
+    *,
+    at: float,
+    client: str = "1.2.3.4",
+    per_trigger: int = 3,
+    per_client: int = 100,
+) -> FireBudget:
+    return FireBudget(counter, client=client, per_trigger=per_trigger, per_client=per_client, at=at)
+
+
+def hit(
+    counter: MemoryCounter,
+    *,
+    at: float,
+    public_id: str = "p1",
+    client: str = "1.2.3.4",
+    per_trigger: int = 3,
+    per_client: int = 100,
+) -> None:
+    """A verified delivery: it spends its client's budget, then its trigger's."""
+    spent = budget(counter, at=at, client=client, per_trigger=per_trigger, per_client=per_client)
+    spent.spend_client()
+    spent.spend_trigger(public_id)
 
 
 def test_requests_under_the_trigger_limit_pass_and_the_next_is_429() -> None:
@@ -54,3 +72,13 @@ def test_a_zero_limit_is_off() -> None:
     counter = MemoryCounter()
     for _ in range(50):
         hit(counter, at=MINUTE_START, per_trigger=0, per_client=0)
+
+
+def test_an_unverified_request_spends_only_its_clients_budget() -> None:
+    counter = MemoryCounter()
+    for _ in range(10):
+        budget(counter, at=MINUTE_START, client="6.6.6.6").spend_client()
+    for _ in range(3):
+        hit(counter, at=MINUTE_START)
+    with pytest.raises(TooManyRequests):
+        hit(counter, at=MINUTE_START)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, request
@@ -39,9 +39,8 @@ def fire(routine_id: str) -> Any:
         FIRES_ACCEPTED.labels(recorded.run.source).inc()
         runtime().enqueuer.dispatch_run(run_id, request_id=request_id())
     wait = _prefer_wait()
-    if wait is None:
+    if wait is None or runtime().decisions.wait(run_id, wait, _undecided(run_id)) is None:
         return body, 202
-    _wait_until_decided(run_id, wait)
     with transaction() as session:
         body = p.run_summary(get_run(session, principal, run_id=str(run_id)))
     return body, 202, {"Preference-Applied": f"wait={wait}"}
@@ -88,10 +87,9 @@ def _prefer_wait() -> int | None:
     return MAX_WAIT_SECONDS if len(digits) > 6 else min(int(digits), MAX_WAIT_SECONDS)
 
 
-def _wait_until_decided(run_id: uuid.UUID, seconds: int) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def _undecided(run_id: uuid.UUID) -> Callable[[], bool]:
+    def still_received() -> bool:
         with transaction() as session:
-            if run_status(session, run_id) != "received":
-                return
-        time.sleep(0.05)
+            return run_status(session, run_id) == "received"
+
+    return still_received

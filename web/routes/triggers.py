@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, request
 
 from shared.metrics import FIRES_ACCEPTED
-from shared.ratelimit import check_fire_rate
+from shared.ratelimit import FireBudget
 from shared.schemas import TRIGGER_PATCH
 from shared.services.triggers import (
     TriggerWithSecret,
@@ -56,27 +56,24 @@ def rotate(trigger_id: str) -> Any:
 
 @bp.post("/routine-triggers/public/<public_id>/fire")
 def fire_public(public_id: str) -> Any:
-    settings = runtime().settings
-    check_fire_rate(
+    settings, at = runtime().settings, now()
+    budget = FireBudget(
         runtime().rate_counter,
-        public_id=public_id,
         client=request.remote_addr or "unknown",
         per_trigger=settings.rate_limit_per_trigger,
         per_client=settings.rate_limit_per_client,
+        at=at.timestamp(),
     )
     body = raw_body()
     with transaction() as session:
-        recorded = fire_webhook(
+        accepted = fire_webhook(
             session, public_id=public_id, headers=lower_case(request.headers), body=body,
-            content_type=request.mimetype or "", box=runtime().box,
-            replay=runtime().replay, now=now(),
+            content_type=request.mimetype or "", box=runtime().box, budget=budget, now=at,
         )  # fmt: skip
-        run = recorded.run
-        answer = {**p.pick(run, p.RUN), "linkedIssue": None, "trigger": None}
-    if recorded.created:
+    if accepted.created:
         FIRES_ACCEPTED.labels("webhook").inc()
-        runtime().enqueuer.dispatch_run(run.id, request_id=request_id())
-    return answer, 202
+        runtime().enqueuer.dispatch_run(accepted.summary.run.id, request_id=request_id())
+    return p.run_summary(accepted.summary), 202
 
 
 def with_secret(result: TriggerWithSecret) -> dict[str, Any]:

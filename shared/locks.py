@@ -1,0 +1,57 @@
+"""Row locks: the one order in which every transaction takes them.
+
+Deciding runs, recording schedule ticks, editing routines and triggers and moving issues
+all lock rows; taken in different orders they deadlock. The order, top to bottom (a
+transaction that needs several takes them downwards, never upwards):
+
+1. ``routines``: ``FOR NO KEY UPDATE``; several at once in ascending id order.
+2. ``routine_triggers``: ``FOR NO KEY UPDATE``; several at once in ascending id order.
+3. ``issues``: the execution issue being moved.
+4. ``companies``: the issue counter, bumped by ``UPDATE ... RETURNING`` (a no-key-update
+   lock) as late as possible, just before the issue insert.
+
+A run's status changes only under its routine's lock (deciding, failing, following its
+issue), so runs need no lock of their own and have no place in the order.
+
+Recording ticks locks triggers only and inserts runs; it never waits on a routine.
+
+Why ``FOR NO KEY UPDATE`` and never ``FOR UPDATE`` on a row that foreign keys point at:
+inserting a run, trigger or issue takes a ``KEY SHARE`` lock on the routine, company,
+project and agent it names. ``FOR UPDATE`` conflicts with ``KEY SHARE``, so a worker
+deciding a routine's run would block every new fire of that routine, and a transaction
+holding a trigger while inserting a run would deadlock with one holding the routine while
+updating the trigger. ``FOR NO KEY UPDATE`` (also what a plain ``UPDATE`` that changes no
+key takes) does not conflict with ``KEY SHARE``. Primary keys are never updated.
+
+SQLite has no row locks: every transaction there takes the database's write lock up
+front (``BEGIN IMMEDIATE``, see ``shared.db``), which serializes writers instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from shared.models import Routine, RoutineTrigger
+
+#: `with_for_update` arguments for FOR NO KEY UPDATE.
+NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
+
+M = TypeVar("M")
+
+
+def lock_row(session: Session, model: type[M], row_id: uuid.UUID) -> M | None:
+    """The row, locked FOR NO KEY UPDATE and re-read (not served from the identity map)."""
+    return session.get(model, row_id, with_for_update=NO_KEY_UPDATE, populate_existing=True)
+
+
+def lock_routine(session: Session, routine_id: uuid.UUID) -> Routine | None:
+    """Step 1 of the order: everything that changes a routine's runs holds this."""
+    return lock_row(session, Routine, routine_id)
+
+
+def lock_trigger(session: Session, trigger_id: uuid.UUID) -> RoutineTrigger | None:
+    """Step 2 of the order; None if the trigger was deleted (even while we waited)."""
+    return lock_row(session, RoutineTrigger, trigger_id)
