@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,11 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import jsontext
-from shared.errors import Conflict, Invalid, NotFound, Unauthorized, UnsupportedMediaType
+from shared.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from shared.metrics import SIGNATURE_FAILURES
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.replay import ReplayGuard
-from shared.secrets_box import SecretBox
+from shared.secrets_box import CannotOpen, SecretBox
 from shared.services.firing import Recorded, RunRequest, record_run
 from shared.signing import verify
 from shared.variables import firing_layers, resolve
@@ -23,6 +31,12 @@ from shared.variables import firing_layers, resolve
 NOT_FOUND = "Routine trigger not found"
 PUBLIC_ID = re.compile(r"[0-9a-f]{24}")
 NOT_ACTIVE = "Routine trigger is not active"
+KEY_MISSING = (
+    "Webhook secret cannot be decrypted: "
+    "ROUTINES_SECRET_KEY does not hold the key it was sealed with"
+)
+
+log = logging.getLogger(__name__)
 
 
 def fire_webhook(
@@ -54,7 +68,7 @@ def fire_webhook(
     try:
         verified = verify(
             mode=mode,
-            secret=box.open(ciphertext),
+            secret=_open_secret(box, ciphertext, trigger),
             headers=headers,
             body=body,
             now=now,
@@ -97,3 +111,13 @@ def _idempotency_key(trigger: RoutineTrigger, headers: Mapping[str, str]) -> str
     if not key and trigger.signing_mode == "github_hmac":
         key = (headers.get("x-github-delivery") or "").strip()
     return key[:255] or None
+
+
+def _open_secret(box: SecretBox, ciphertext: str, trigger: RoutineTrigger) -> str:
+    """A secret no configured key opens is the operator's doing (a key dropped from
+    ROUTINES_SECRET_KEY too soon), not the sender's: 503, never a 500."""
+    try:
+        return box.open(ciphertext)
+    except CannotOpen:
+        log.warning("webhook secret cannot be decrypted", extra={"trigger_id": str(trigger.id)})
+        raise Unavailable(KEY_MISSING) from None
