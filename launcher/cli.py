@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from shared.config_check import exit_if_misconfigured
 from shared.logs import configure_logging
 from shared.settings import Settings
 
@@ -19,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    exit_if_misconfigured(args.role)
     return int(args.handler(args) or 0)
 
 
@@ -31,20 +33,20 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run API, worker and scheduler in one process")
     up.add_argument("--host", default=os.environ.get("ROUTINES_HOST", "127.0.0.1"))
     up.add_argument("--port", type=int, default=int(os.environ.get("ROUTINES_PORT", "3100")))
-    up.set_defaults(handler=_up)
+    up.set_defaults(handler=_up, role="up")
 
     web = commands.add_parser("web", help="run the API under gunicorn (distributed mode)")
     web.add_argument("--bind", default=os.environ.get("ROUTINES_BIND", "127.0.0.1:3100"))
     web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-    web.set_defaults(handler=_web)
+    web.set_defaults(handler=_web, role="web")
 
     worker = commands.add_parser("worker", help="run dramatiq workers (distributed mode)")
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=4)
-    worker.set_defaults(handler=_worker)
+    worker.set_defaults(handler=_worker, role="worker")
 
     scheduler = commands.add_parser("scheduler", help="run the scheduler loop")
-    scheduler.set_defaults(handler=_scheduler)
+    scheduler.set_defaults(handler=_scheduler, role="scheduler")
 
     db = commands.add_parser("db", help="database chores")
     db_commands = db.add_subparsers(title="db commands")
@@ -54,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stay running afterwards (honcho stops every process when one exits)",
     )
-    upgrade.set_defaults(handler=_db_upgrade)
+    upgrade.set_defaults(handler=_db_upgrade, role="db")
 
     token = commands.add_parser("admin-token", help="print the embedded mode's admin token")
-    token.set_defaults(handler=_admin_token)
+    token.set_defaults(handler=_admin_token, role="admin-token")
 
     demo = commands.add_parser(
         "demo", help="create a demo routine with each trigger kind and print curl lines"
@@ -66,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "--url", default=os.environ.get("ROUTINES_PUBLIC_URL", "http://127.0.0.1:3100")
     )
     demo.add_argument("--token", default=None, help="admin token (default: the configured one)")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=_demo, role="demo")
     return parser
 
 
