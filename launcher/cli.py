@@ -8,10 +8,20 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from shared.config_check import exit_if_misconfigured
 from shared.logs import configure_logging
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from shared.secrets_box import SecretBox
+
+#: Stored secrets re-sealed per transaction by `secrets re-encrypt`: short transactions,
+#: and an interrupted run keeps the batches it committed.
+RESEAL_BATCH = 500
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--token", default=None, help="admin token (default: the configured one)")
     demo.set_defaults(handler=_demo, role="demo")
+
+    secrets = commands.add_parser("secrets", help="stored secrets chores")
+    secrets_commands = secrets.add_subparsers(title="secrets commands")
+    reencrypt = secrets_commands.add_parser(
+        "re-encrypt",
+        help="re-seal every stored secret with the first key of ROUTINES_SECRET_KEY",
+    )
+    reencrypt.set_defaults(handler=_secrets_reencrypt, role="secrets")
     return parser
 
 
@@ -111,6 +129,45 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         while True:
             signal.pause()
     return 0
+
+
+def _secrets_reencrypt(_args: argparse.Namespace) -> int:
+    """Step two of a key rotation: once every secret is sealed with the first key,
+    the old key can leave ROUTINES_SECRET_KEY."""
+    from shared.db import make_engine, make_sessions
+    from shared.secrets_box import SecretBox
+
+    settings = Settings.from_env()
+    engine = make_engine(settings)
+    try:
+        resealed, unopenable = _reseal_all(make_sessions(engine), SecretBox(*settings.secret_keys))
+    finally:
+        engine.dispose()
+    print(f"re-encrypted with the first key: {resealed}; opened by no key: {unopenable}")
+    if unopenable:
+        print(
+            f"routines secrets: {unopenable} stored secret(s) could not be opened by any key in "
+            "ROUTINES_SECRET_KEY and were left untouched (list the key that sealed them, then "
+            "run this again)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _reseal_all(sessions: sessionmaker[Session], box: SecretBox) -> tuple[int, int]:
+    """One transaction per batch, keyset-paged by id."""
+    from shared.services.secrets import reseal_page
+
+    resealed = unopenable = 0
+    after = None
+    while True:
+        with sessions.begin() as session:
+            page = reseal_page(session, box=box, after=after, limit=RESEAL_BATCH)
+        resealed, unopenable = resealed + page.resealed, unopenable + page.unopenable
+        if page.last_id is None:
+            return resealed, unopenable
+        after = page.last_id
 
 
 def _admin_token(_args: argparse.Namespace) -> int:

@@ -45,6 +45,12 @@ def _postgres(env: Mapping[str, str], settings: Settings) -> str | None:
     return None
 
 
+def _database(env: Mapping[str, str], _settings: Settings) -> str | None:
+    if env.get("DATABASE_URL"):
+        return None
+    return "DATABASE_URL is not set; it names the database whose secrets are re-encrypted"
+
+
 def _admin_token(_env: Mapping[str, str], settings: Settings) -> str | None:
     if settings.admin_token:
         return None
@@ -68,6 +74,7 @@ NEEDS: dict[str, tuple[Check, ...]] = {
     "web": (_redis, _postgres, _admin_token, _secret_key),
     "worker": (_redis, _postgres),
     "scheduler": (_redis, _postgres),
+    "secrets": (_database, _secret_key),
 }
 
 

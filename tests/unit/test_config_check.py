@@ -76,7 +76,7 @@ def test_a_secret_key_list_without_a_key_is_not_usable() -> None:
     assert found == ["ROUTINES_SECRET_KEY holds no key (only commas and blanks)"]
 
 
-@pytest.mark.parametrize("role", [*PROCESSES, "up", "db"])
+@pytest.mark.parametrize("role", [*PROCESSES, "up", "db", "secrets"])
 def test_a_malformed_number_is_the_one_problem_for_every_process(role: str) -> None:
     found = problems(role, without(ROUTINES_BODY_LIMIT="abc"))
     assert found == ["ROUTINES_BODY_LIMIT must be a whole number, got 'abc'"]
@@ -84,6 +84,15 @@ def test_a_malformed_number_is_the_one_problem_for_every_process(role: str) -> N
 
 def test_the_embedded_mode_needs_no_configuration_at_all() -> None:
     assert problems("up", {}) == []
+
+
+def test_reencrypting_secrets_needs_only_the_database_and_the_keys() -> None:
+    env = {"DATABASE_URL": "postgresql://db/r", "ROUTINES_SECRET_KEY": "new,old"}
+    assert problems("secrets", env) == []
+    assert problems("secrets", {"ROUTINES_SECRET_KEY": "new"})[0].startswith("DATABASE_URL")
+    assert problems("secrets", {"DATABASE_URL": "postgresql://db/r"})[0].startswith(
+        "ROUTINES_SECRET_KEY is not set;"
+    )
 
 
 def test_a_refused_process_prints_its_first_problem_as_one_line_and_exits_2(
