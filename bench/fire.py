@@ -168,7 +168,7 @@ class Bench:
             self.args.web_workers, self.args.web_threads,
             self.args.worker_processes, self.args.worker_threads,
         )  # fmt: skip
-        noop, port = start_noop(sizes, self.stack.log_dir)
+        noop, port = start_noop(sizes, self.stack.log_dir, self.stack.env)
         try:
             data = write_wrk_data(
                 signed_webhooks(targets, 20_000, self.take(20_000)), self.work / "noop.tsv"

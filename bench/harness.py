@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -373,8 +373,9 @@ def distributed_stack(
             say(f"process logs kept in {log_dir}")
 
 
-def start_noop(sizes: Sizes, log_dir: Path) -> tuple[Process, int]:
-    """bench/noop_app.py under the web process's gunicorn settings."""
+def start_noop(sizes: Sizes, log_dir: Path, web_env: Mapping[str, str]) -> tuple[Process, int]:
+    """bench/noop_app.py under the web process's gunicorn settings and environment (its
+    config module refuses to start without the web process's settings)."""
     port = free_port()
     argv = [
         str(BIN / "gunicorn"),
@@ -385,8 +386,8 @@ def start_noop(sizes: Sizes, log_dir: Path) -> tuple[Process, int]:
     ]  # fmt: skip
     folder = log_dir / "noop-metrics"
     folder.mkdir(exist_ok=True)
-    env = {"WEB_THREADS": str(sizes.web_threads), "PROMETHEUS_MULTIPROC_DIR": str(folder)}
-    process = Process("noop", argv, env, log_dir)
+    env = {**web_env, "WEB_THREADS": str(sizes.web_threads)}
+    process = Process("noop", argv, {**env, "PROMETHEUS_MULTIPROC_DIR": str(folder)}, log_dir)
     wait_for(lambda: answers(f"http://{HOST}:{port}/health"), timeout=30, what="no-op app")
     return process, port
 

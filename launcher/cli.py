@@ -8,9 +8,20 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from shared.config_check import exit_if_misconfigured
 from shared.logs import configure_logging
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from shared.secrets_box import SecretBox
+
+#: Stored secrets re-sealed per transaction by `secrets re-encrypt`: short transactions,
+#: and an interrupted run keeps the batches it committed.
+RESEAL_BATCH = 500
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    exit_if_misconfigured(args.role)
     return int(args.handler(args) or 0)
 
 
@@ -31,20 +43,20 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run API, worker and scheduler in one process")
     up.add_argument("--host", default=os.environ.get("ROUTINES_HOST", "127.0.0.1"))
     up.add_argument("--port", type=int, default=int(os.environ.get("ROUTINES_PORT", "3100")))
-    up.set_defaults(handler=_up)
+    up.set_defaults(handler=_up, role="up")
 
     web = commands.add_parser("web", help="run the API under gunicorn (distributed mode)")
     web.add_argument("--bind", default=os.environ.get("ROUTINES_BIND", "127.0.0.1:3100"))
     web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-    web.set_defaults(handler=_web)
+    web.set_defaults(handler=_web, role="web")
 
     worker = commands.add_parser("worker", help="run dramatiq workers (distributed mode)")
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=4)
-    worker.set_defaults(handler=_worker)
+    worker.set_defaults(handler=_worker, role="worker")
 
     scheduler = commands.add_parser("scheduler", help="run the scheduler loop")
-    scheduler.set_defaults(handler=_scheduler)
+    scheduler.set_defaults(handler=_scheduler, role="scheduler")
 
     db = commands.add_parser("db", help="database chores")
     db_commands = db.add_subparsers(title="db commands")
@@ -54,10 +66,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stay running afterwards (honcho stops every process when one exits)",
     )
-    upgrade.set_defaults(handler=_db_upgrade)
+    upgrade.set_defaults(handler=_db_upgrade, role="db")
 
     token = commands.add_parser("admin-token", help="print the embedded mode's admin token")
-    token.set_defaults(handler=_admin_token)
+    token.set_defaults(handler=_admin_token, role="admin-token")
 
     demo = commands.add_parser(
         "demo", help="create a demo routine with each trigger kind and print curl lines"
@@ -66,7 +78,15 @@ def _parser() -> argparse.ArgumentParser:
         "--url", default=os.environ.get("ROUTINES_PUBLIC_URL", "http://127.0.0.1:3100")
     )
     demo.add_argument("--token", default=None, help="admin token (default: the configured one)")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=_demo, role="demo")
+
+    secrets = commands.add_parser("secrets", help="stored secrets chores")
+    secrets_commands = secrets.add_subparsers(title="secrets commands")
+    reencrypt = secrets_commands.add_parser(
+        "re-encrypt",
+        help="re-seal every stored secret with the first key of ROUTINES_SECRET_KEY",
+    )
+    reencrypt.set_defaults(handler=_secrets_reencrypt, role="secrets")
     return parser
 
 
@@ -109,6 +129,45 @@ def _db_upgrade(args: argparse.Namespace) -> int:
         while True:
             signal.pause()
     return 0
+
+
+def _secrets_reencrypt(_args: argparse.Namespace) -> int:
+    """Step two of a key rotation: once every secret is sealed with the first key,
+    the old key can leave ROUTINES_SECRET_KEY."""
+    from shared.db import make_engine, make_sessions
+    from shared.secrets_box import SecretBox
+
+    settings = Settings.from_env()
+    engine = make_engine(settings)
+    try:
+        resealed, unopenable = _reseal_all(make_sessions(engine), SecretBox(*settings.secret_keys))
+    finally:
+        engine.dispose()
+    print(f"re-encrypted with the first key: {resealed}; opened by no key: {unopenable}")
+    if unopenable:
+        print(
+            f"routines secrets: {unopenable} stored secret(s) could not be opened by any key in "
+            "ROUTINES_SECRET_KEY and were left untouched (list the key that sealed them, then "
+            "run this again)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _reseal_all(sessions: sessionmaker[Session], box: SecretBox) -> tuple[int, int]:
+    """One transaction per batch, keyset-paged by id."""
+    from shared.services.secrets import reseal_page
+
+    resealed = unopenable = 0
+    after = None
+    while True:
+        with sessions.begin() as session:
+            page = reseal_page(session, box=box, after=after, limit=RESEAL_BATCH)
+        resealed, unopenable = resealed + page.resealed, unopenable + page.unopenable
+        if page.last_id is None:
+            return resealed, unopenable
+        after = page.last_id
 
 
 def _admin_token(_args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import redis
 
 from scheduler.lease import AlwaysLeader, Lease, RedisLease
 from scheduler.loop import Scheduler
+from shared.config_check import exit_if_misconfigured
 from shared.leadership import lease_key
 from shared.logs import configure_logging
 from shared.probes import probe_server, serve_in_thread
@@ -30,6 +31,7 @@ def build_lease(settings: Settings) -> Lease:
 
 
 def main() -> None:
+    exit_if_misconfigured("scheduler")
     configure_logging("scheduler")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -35,9 +35,9 @@ class Runtime:
     @functools.cached_property
     def box(self) -> SecretBox:
         """Encrypts webhook secrets; a process that never stores one never needs the key."""
-        if not self.settings.secret_key:
+        if not self.settings.secret_keys:
             raise Unavailable("ROUTINES_SECRET_KEY is not configured")
-        return SecretBox(self.settings.secret_key)
+        return SecretBox(*self.settings.secret_keys)
 
 
 def build_runtime(

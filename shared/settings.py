@@ -9,14 +9,35 @@ from typing import Literal
 Mode = Literal["embedded", "distributed"]
 
 
+class SettingError(ValueError):
+    """A setting that cannot be read; its message is the one line a process prints at start."""
+
+
 def _int(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
 
 
 def _float(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name)
-    return float(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a number, got {raw!r}") from None
+
+
+def key_list(raw: str | None) -> tuple[str, ...]:
+    """`ROUTINES_SECRET_KEY` is a comma-separated list, newest first. Entries are kept
+    verbatim (a key is hashed exactly as written, as before lists existed); blank ones
+    are dropped."""
+    return tuple(key for key in (raw or "").split(",") if key.strip())
 
 
 @dataclass(frozen=True)
@@ -26,6 +47,7 @@ class Settings:
     database_url: str
     redis_url: str | None
     admin_token: str | None
+    #: Comma-separated keys for stored secrets: the first seals, every one opens.
     secret_key: str | None
     public_url: str = "http://127.0.0.1:3100"
     #: Upper bound on any request body, in bytes (413 above it).
@@ -54,6 +76,10 @@ class Settings:
     data_dir: str | None = None
 
     @property
+    def secret_keys(self) -> tuple[str, ...]:
+        return key_list(self.secret_key)
+
+    @property
     def mode(self) -> Mode:
         return "distributed" if self.redis_url else "embedded"
 
@@ -69,7 +95,7 @@ class Settings:
             database_url=_normalize_database_url(database_url),
             redis_url=env.get("REDIS_URL") or None,
             admin_token=env.get("ROUTINES_ADMIN_TOKEN") or None,
-            secret_key=env.get("ROUTINES_SECRET_KEY") or None,
+            secret_key=_secret_key(env),
             public_url=(env.get("ROUTINES_PUBLIC_URL") or "http://127.0.0.1:3100").rstrip("/"),
             body_limit=_int(env, "ROUTINES_BODY_LIMIT", 1024 * 1024),
             broker_namespace=env.get("ROUTINES_BROKER_NAMESPACE") or "routines",
@@ -84,6 +110,13 @@ class Settings:
             wait_max_waiters=_int(env, "ROUTINES_WAIT_MAX_WAITERS", 2),
             data_dir=data_dir,
         )
+
+
+def _secret_key(env: dict[str, str]) -> str | None:
+    """A list without a key is no key at all: the embedded mode then generates its own,
+    and the distributed processes refuse to start."""
+    raw = env.get("ROUTINES_SECRET_KEY")
+    return raw if key_list(raw) else None
 
 
 def _normalize_database_url(url: str) -> str:

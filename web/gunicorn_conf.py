@@ -3,6 +3,12 @@
 import os
 import tempfile
 
+from shared.config_check import exit_if_misconfigured
+
+# The master reads this file before anything else: a misconfigured web process stops
+# here with one line, before any worker is forked.
+exit_if_misconfigured("web")
+
 #: Metrics of all gunicorn workers are summed through files here; set before any
 #: worker imports prometheus_client (this file is read by the master first).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="routines-web-metrics-"))

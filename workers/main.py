@@ -24,6 +24,7 @@ os.environ.setdefault("dramatiq_prom_db", os.environ["PROMETHEUS_MULTIPROC_DIR"]
 import dramatiq
 from dramatiq.middleware.prometheus import Prometheus
 
+from shared.config_check import exit_if_misconfigured
 from shared.logs import configure_logging
 from shared.probes import probe_server
 from shared.runtime import Runtime, build_runtime
@@ -75,7 +76,10 @@ def _one_stop_per_sigterm_burst() -> None:
 
 
 def setup() -> None:
-    """Called by the dramatiq CLI in each worker process before it consumes."""
+    """Called by the dramatiq CLI in each worker process before it consumes. A refused
+    configuration exits this process with status 2; dramatiq's main process then stops
+    and exits with the same status."""
+    exit_if_misconfigured("worker")
     _one_stop_per_sigterm_burst()
     configure_logging("worker")
     runtime: Runtime = build_runtime(Settings.from_env())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,11 +14,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import jsontext
-from shared.errors import Conflict, Invalid, NotFound, Unauthorized, UnsupportedMediaType
+from shared.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from shared.metrics import SIGNATURE_FAILURES
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.ratelimit import FireBudget
-from shared.secrets_box import SecretBox
+from shared.secrets_box import CannotOpen, SecretBox
 from shared.services.firing import RunRequest, record_run
 from shared.services.runs import RunSummary, summarize_runs
 from shared.signing import Verified, verify
@@ -26,6 +34,12 @@ from shared.variables import firing_layers, resolve
 NOT_FOUND = "Routine trigger not found"
 PUBLIC_ID = re.compile(r"[0-9a-f]{24}")
 NOT_ACTIVE = "Routine trigger is not active"
+KEY_MISSING = (
+    "Webhook secret cannot be decrypted: "
+    "ROUTINES_SECRET_KEY does not hold the key it was sealed with"
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,7 @@ def fire_webhook(
     if found is None:
         raise NotFound(NOT_FOUND)
     trigger, ciphertext, routine = found
-    verified = _verify(trigger, box.open(ciphertext), headers, body, now)
+    verified = _verify(trigger, _open_secret(box, ciphertext, trigger), headers, body, now)
     budget.spend_trigger(public_id)
     if not trigger.enabled or routine.status != "active":
         raise Conflict(NOT_ACTIVE)
@@ -126,3 +140,13 @@ def _idempotency_key(trigger: RoutineTrigger, headers: Mapping[str, str]) -> str
     if not key and trigger.signing_mode == "github_hmac":
         key = (headers.get("x-github-delivery") or "").strip()
     return key[:255] or None
+
+
+def _open_secret(box: SecretBox, ciphertext: str, trigger: RoutineTrigger) -> str:
+    """A secret no configured key opens is the operator's doing (a key dropped from
+    ROUTINES_SECRET_KEY too soon), not the sender's: 503, never a 500."""
+    try:
+        return box.open(ciphertext)
+    except CannotOpen:
+        log.warning("webhook secret cannot be decrypted", extra={"trigger_id": str(trigger.id)})
+        raise Unavailable(KEY_MISSING) from None

@@ -12,7 +12,7 @@ from tests.support.api import Api, HttpTransport
 from tests.support.processes import BIN, free_port, running, start_embedded
 
 COMMANDS = [[], ["up"], ["web"], ["worker"], ["scheduler"], ["db"], ["db", "upgrade"],
-            ["admin-token"], ["demo"]]  # fmt: skip
+            ["admin-token"], ["demo"], ["secrets"], ["secrets", "re-encrypt"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "routines")

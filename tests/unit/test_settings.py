@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.settings import Settings
+from shared.settings import SettingError, Settings
 
 
 def test_an_empty_environment_gives_the_embedded_defaults() -> None:
@@ -94,6 +94,44 @@ def test_empty_numbers_fall_back_to_their_defaults() -> None:
 def test_a_malformed_number_is_an_error_at_start_up() -> None:
     with pytest.raises(ValueError):
         Settings.from_env({"ROUTINES_BODY_LIMIT": "1MB"})
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("ROUTINES_BODY_LIMIT", "abc", "ROUTINES_BODY_LIMIT must be a whole number, got 'abc'"),
+        ("ROUTINES_PROXY_HOPS", "1.5", "ROUTINES_PROXY_HOPS must be a whole number, got '1.5'"),
+        (
+            "ROUTINES_SWEEP_AFTER_SECONDS",
+            "soon",
+            "ROUTINES_SWEEP_AFTER_SECONDS must be a number, got 'soon'",
+        ),
+    ],
+)
+def test_a_malformed_number_is_named_in_one_sentence(name: str, raw: str, message: str) -> None:
+    with pytest.raises(SettingError) as raised:
+        Settings.from_env({name: raw})
+    assert str(raised.value) == message
+
+
+def test_the_secret_key_is_a_comma_separated_list_newest_first() -> None:
+    settings = Settings.from_env({"ROUTINES_SECRET_KEY": "new-key,old-key"})
+    assert settings.secret_keys == ("new-key", "old-key")
+
+
+def test_a_single_secret_key_is_a_list_of_one() -> None:
+    assert Settings.from_env({"ROUTINES_SECRET_KEY": "only"}).secret_keys == ("only",)
+
+
+def test_blank_entries_of_the_key_list_are_ignored_and_keys_kept_verbatim() -> None:
+    settings = Settings.from_env({"ROUTINES_SECRET_KEY": ",new , ,old\n,"})
+    assert settings.secret_keys == ("new ", "old\n")
+
+
+def test_a_key_list_without_a_key_counts_as_unset() -> None:
+    settings = Settings.from_env({"ROUTINES_SECRET_KEY": " , ,"})
+    assert settings.secret_key is None
+    assert settings.secret_keys == ()
 
 
 def test_the_public_url_loses_its_trailing_slash() -> None:
