@@ -1,7 +1,15 @@
-"""Engines and sessions; nothing connects until a function here is called."""
+"""Engines and sessions; nothing connects until a function here is called.
+
+Every application connection to PostgreSQL carries time limits, so that a slow
+server never holds a request or a worker thread for long: the server enforces
+`statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`, and
+TCP keepalives find a peer that vanished. A statement cut short is an
+OperationalError: web answers 503, the worker retries.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import time
@@ -15,6 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.settings import Settings
 
+#: TCP keepalives: a pooled connection whose peer vanished (host down, network cut) is
+#: found dead after about idle + interval x count = 60 s instead of hours.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
 
 def make_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.database_url
@@ -24,13 +41,28 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
         "pool_size": 10,
         "max_overflow": 20,
         "pool_timeout": 5,
-        #: Fail fast instead of hanging when PostgreSQL is unreachable.
-        "connect_args": {"connect_timeout": 3},
+        "connect_args": connect_args(settings),
     }
     options.update(overrides)
     engine = create_engine(url, **options)
     _ping_when_idle(engine)
     return engine
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """psycopg2.connect() arguments: the server-side limits travel in the startup packet,
+    so they cost no extra round trip."""
+    server = {
+        "statement_timeout": settings.db_statement_timeout_ms,
+        "lock_timeout": settings.db_lock_timeout_ms,
+        "idle_in_transaction_session_timeout": settings.db_idle_in_transaction_timeout_ms,
+    }
+    return {
+        "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
+        # libpq counts whole seconds.
+        "connect_timeout": math.ceil(settings.db_connect_timeout_seconds),
+        **KEEPALIVES,
+    }
 
 
 #: A pooled connection unused this long is pinged before use (it may have died with a
