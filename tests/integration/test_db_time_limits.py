@@ -118,3 +118,16 @@ def test_a_lock_wait_longer_than_the_lock_timeout_fails_fast_as_operational_erro
     assert isinstance(error, OperationalError), error
     assert isinstance(error.orig, psycopg2.errors.LockNotAvailable)
     assert LOCK_MS / 1000 <= elapsed < LOCK_MS / 1000 + SLACK_SECONDS
+
+
+def test_a_connection_outside_the_application_engines_still_waits_as_long_as_it_takes(
+    pg_url: str, engine_with: Any
+) -> None:
+    """The wait callback is process-wide; the deadline is not."""
+    engine_with(db_statement_timeout_ms=100)  # installs the callback: deadline 1.1 s
+    plain = create_engine(pg_url)
+    try:
+        with plain.connect() as connection:
+            connection.execute(text("SELECT pg_sleep(1.5)"))
+    finally:
+        plain.dispose()
