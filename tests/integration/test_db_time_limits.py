@@ -1,6 +1,6 @@
 """Time limits on real PostgreSQL connections: the application's engines carry the
-server-side limits and TCP keepalives, and a slow statement or a long lock wait fails
-fast as an OperationalError."""
+server-side limits and TCP keepalives, a slow statement or a long lock wait fails fast
+as an OperationalError, and migrations are never cut short by the statement timeout."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from typing import Any
 
 import psycopg2
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import Pool
 
 from shared.db import make_engine
+from shared.migrate import upgrade_to_head
 from tests.conftest import settings_for
+from tests.support.services import create_database, drop_database
 
 #: Limits short enough for the tests to wait them out.
 STATEMENT_MS = 300
@@ -131,3 +134,38 @@ def test_a_connection_outside_the_application_engines_still_waits_as_long_as_it_
             connection.execute(text("SELECT pg_sleep(1.5)"))
     finally:
         plain.dispose()
+
+
+@pytest.fixture
+def database_with_a_short_default_statement_timeout() -> Iterator[str]:
+    """A fresh database whose own default cuts any statement after 50 ms."""
+    url = create_database("routines_migrate")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            name = connection.exec_driver_sql("SELECT current_database()").scalar()
+            connection.exec_driver_sql(f'ALTER DATABASE "{name}" SET statement_timeout = 50')
+    finally:
+        admin.dispose()
+    yield url
+    drop_database(url)
+
+
+def test_migrations_run_without_a_statement_timeout_whatever_the_database_default(
+    database_with_a_short_default_statement_timeout: str,
+) -> None:
+    seen: list[str] = []
+
+    def record(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SHOW statement_timeout")
+        seen.append(cursor.fetchone()[0])
+        cursor.close()
+
+    event.listen(Pool, "connect", record)
+    try:
+        upgrade_to_head(settings_for(database_with_a_short_default_statement_timeout))
+    finally:
+        event.remove(Pool, "connect", record)
+    assert seen, "the migration opened no connection"
+    assert set(seen) == {"0"}, seen
