@@ -8,7 +8,10 @@ per process; ours, `wait_with_deadline`, polls the socket with a timeout and rai
 connection, and SQLAlchemy reports an OperationalError.
 
 The deadline belongs to the connection (`LimitedConnection`), not to the process: any
-other psycopg2 connection keeps libpq's blocking behaviour and may wait for ever.
+other psycopg2 connection keeps libpq's blocking behaviour and may wait for ever. One
+thing is process-wide: with a wait callback installed psycopg2 refuses COPY on every
+connection. The application uses none; bench/scheduler.py bulk-loads before it makes
+an engine.
 """
 
 from __future__ import annotations
