@@ -1,19 +1,49 @@
-"""Engines and sessions; nothing connects until a function here is called."""
+"""Engines and sessions; nothing connects until a function here is called.
+
+Every application connection to PostgreSQL carries time limits, so that a slow or
+frozen server never holds a request or a worker thread for long: the server enforces
+`statement_timeout`, `lock_timeout` and `idle_in_transaction_session_timeout`, TCP
+keepalives find a peer that vanished, and the client gives up a little after the
+statement timeout even when the server cannot answer at all (shared/db_deadline.py).
+A missed deadline is an OperationalError treated as a disconnect: web answers 503,
+the worker retries, and the pool connects afresh once the server is back.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import select
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.db_deadline import (
+    ClientLimits,
+    DeadlineExceeded,
+    LimitedConnection,
+    install_wait_callback,
+)
 from shared.settings import Settings
+
+#: The client waits this much longer than the statement timeout before it gives up on
+#: the server: the server's own cancellation, when it can send one, arrives first.
+DEADLINE_GRACE_SECONDS = 1.0
+#: TCP keepalives: a pooled connection whose peer vanished (host down, network cut) is
+#: found dead after about idle + interval x count = 60 s instead of hours.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def make_engine(settings: Settings, **overrides: Any) -> Engine:
@@ -24,13 +54,52 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
         "pool_size": 10,
         "max_overflow": 20,
         "pool_timeout": 5,
-        #: Fail fast instead of hanging when PostgreSQL is unreachable.
-        "connect_args": {"connect_timeout": 3},
+        "connect_args": connect_args(settings),
     }
     options.update(overrides)
+    install_wait_callback()
     engine = create_engine(url, **options)
     _ping_when_idle(engine)
+    _deadline_is_a_disconnect(engine)
     return engine
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """psycopg2.connect() arguments: the server-side limits travel in the startup packet
+    (no extra round trip), the client-side ones with the connection object."""
+    server = {
+        "statement_timeout": settings.db_statement_timeout_ms,
+        "lock_timeout": settings.db_lock_timeout_ms,
+        "idle_in_transaction_session_timeout": settings.db_idle_in_transaction_timeout_ms,
+    }
+    limits = client_limits(settings)
+    return {
+        "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
+        # libpq's own (whole seconds) only applies to a blocking connect; the wait
+        # callback enforces the exact one.
+        "connect_timeout": math.ceil(settings.db_connect_timeout_seconds),
+        **KEEPALIVES,
+        "connection_factory": functools.partial(LimitedConnection, limits=limits),
+    }
+
+
+def client_limits(settings: Settings) -> ClientLimits:
+    """The client's deadlines, from the server-side limits they back up (0 = none)."""
+    statement_ms = settings.db_statement_timeout_ms
+    return ClientLimits(
+        connect=settings.db_connect_timeout_seconds or None,
+        statement=statement_ms / 1000 + DEADLINE_GRACE_SECONDS if statement_ms else None,
+    )
+
+
+def _deadline_is_a_disconnect(engine: Engine) -> None:
+    """The connection is closed by then: the pool must drop it, and the others made
+    before it, so that the next checkout connects afresh once the server is back."""
+
+    @event.listens_for(engine, "handle_error")
+    def _classify(context: ExceptionContext) -> None:
+        if isinstance(context.original_exception, DeadlineExceeded):
+            context.is_disconnect = True
 
 
 #: A pooled connection unused this long is pinged before use (it may have died with a
@@ -53,12 +122,21 @@ def _ping_when_idle(engine: Engine) -> None:
         if recent and not _server_spoke(dbapi_conn):
             return
         try:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("SELECT 1")
-            cursor.close()
+            with _ping_allowance(dbapi_conn):
+                cursor = dbapi_conn.cursor()
+                cursor.execute("SELECT 1")
+                cursor.close()
         except Exception as error:
             # The pool drops this connection and retries the checkout with a new one.
             raise DisconnectionError() from error
+
+
+def _ping_allowance(dbapi_conn: Any) -> AbstractContextManager[None]:
+    """A ping waits no longer than a handshake would: a frozen server costs a checkout
+    seconds, not the statement timeout, before the pool tries a new connection."""
+    if isinstance(dbapi_conn, LimitedConnection):
+        return dbapi_conn.allowing(dbapi_conn.limits.ping)
+    return nullcontext()
 
 
 def _server_spoke(dbapi_conn: Any) -> bool:

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from shared.db import ensure_sqlite_directory
 from shared.settings import Settings
@@ -25,7 +25,22 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(settings: Settings) -> None:
     ensure_sqlite_directory(settings.database_url)
-    command.upgrade(alembic_config(settings.database_url), "head")
+    command.upgrade(alembic_config(migration_url(settings.database_url)), "head")
+
+
+def migration_url(url: str) -> str:
+    """Migrations run with no statement timeout, whatever the role's or the database's
+    default: an index build on a big table may take minutes. Their connections are not
+    the application's (shared/db.py), so no client deadline cuts them short either."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    given = parsed.query.get("options")
+    options = [given] if isinstance(given, str) else list(given or ())
+    options.append("-c statement_timeout=0")
+    return parsed.update_query_dict({"options": " ".join(options)}).render_as_string(
+        hide_password=False
+    )
 
 
 def head_revision() -> str | None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, TypeVar
 
 Mode = Literal["embedded", "distributed"]
+_N = TypeVar("_N", int, float)
 
 
 class SettingError(ValueError):
@@ -38,6 +39,22 @@ def key_list(raw: str | None) -> tuple[str, ...]:
     verbatim (a key is hashed exactly as written, as before lists existed); blank ones
     are dropped."""
     return tuple(key for key in (raw or "").split(",") if key.strip())
+
+
+def _limit_ms(env: dict[str, str], name: str, default: int) -> int:
+    return _no_negative_limit(name, _int(env, name, default))
+
+
+def _limit_seconds(env: dict[str, str], name: str, default: float) -> float:
+    return _no_negative_limit(name, _float(env, name, default))
+
+
+def _no_negative_limit(name: str, value: _N) -> _N:
+    """A time limit is 0 (none) or positive; a negative one is an error at start-up
+    rather than a connection refused by PostgreSQL later."""
+    if value < 0:
+        raise SettingError(f"{name} must be 0 (no limit) or positive, not {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,19 @@ class Settings:
     #: Off only to prove that correctness does not depend on the leader lease.
     scheduler_lease: bool = True
     data_dir: str | None = None
+    #: PostgreSQL cancels any statement running longer than this (ms; 0 = no limit). Every
+    #: statement of a request or a decision is small; the slowest legitimate one, a runs
+    #: list over a huge history, takes about 1.5 s. The client gives up a second later
+    #: even if the server cannot answer at all (shared/db.py).
+    db_statement_timeout_ms: int = 5_000
+    #: A statement waiting this long for a row lock fails (ms; 0 = wait as long as the
+    #: statement may). Decisions hold a routine's lock for milliseconds.
+    db_lock_timeout_ms: int = 3_000
+    #: PostgreSQL ends a session left idle inside a transaction this long (ms; 0 = never),
+    #: so that a stuck client cannot hold its row locks.
+    db_idle_in_transaction_timeout_ms: int = 10_000
+    #: A new connection not ready within this many seconds is abandoned (0 = wait).
+    db_connect_timeout_seconds: float = 3.0
 
     @property
     def secret_keys(self) -> tuple[str, ...]:
@@ -109,6 +139,14 @@ class Settings:
             proxy_hops=_int(env, "ROUTINES_PROXY_HOPS", 0),
             wait_max_waiters=_int(env, "ROUTINES_WAIT_MAX_WAITERS", 2),
             data_dir=data_dir,
+            db_statement_timeout_ms=_limit_ms(env, "ROUTINES_DB_STATEMENT_TIMEOUT_MS", 5_000),
+            db_lock_timeout_ms=_limit_ms(env, "ROUTINES_DB_LOCK_TIMEOUT_MS", 3_000),
+            db_idle_in_transaction_timeout_ms=_limit_ms(
+                env, "ROUTINES_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10_000
+            ),
+            db_connect_timeout_seconds=_limit_seconds(
+                env, "ROUTINES_DB_CONNECT_TIMEOUT_SECONDS", 3.0
+            ),
         )
 
 

@@ -153,3 +153,34 @@ def test_with_overrides_returns_a_changed_copy() -> None:
     changed = base.with_overrides(redis_url="redis://x", body_limit=10)
     assert (changed.mode, changed.body_limit) == ("distributed", 10)
     assert (base.mode, base.body_limit) == ("embedded", 1024 * 1024)
+
+
+def test_database_time_limits_default_to_their_production_values() -> None:
+    settings = Settings.from_env({})
+    assert settings.db_statement_timeout_ms == 5_000
+    assert settings.db_lock_timeout_ms == 3_000
+    assert settings.db_idle_in_transaction_timeout_ms == 10_000
+    assert settings.db_connect_timeout_seconds == 3.0
+
+
+def test_database_time_limits_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "ROUTINES_DB_STATEMENT_TIMEOUT_MS": "1500",
+            "ROUTINES_DB_LOCK_TIMEOUT_MS": "250",
+            "ROUTINES_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": "0",
+            "ROUTINES_DB_CONNECT_TIMEOUT_SECONDS": "0.5",
+        }
+    )
+    assert settings.db_statement_timeout_ms == 1500
+    assert settings.db_lock_timeout_ms == 250
+    assert settings.db_idle_in_transaction_timeout_ms == 0
+    assert settings.db_connect_timeout_seconds == 0.5
+
+
+@pytest.mark.parametrize(
+    "name", ["ROUTINES_DB_STATEMENT_TIMEOUT_MS", "ROUTINES_DB_CONNECT_TIMEOUT_SECONDS"]
+)
+def test_a_negative_database_time_limit_is_an_error_at_start_up(name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: "-1"})
