@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
+
+from shared.timefmt import iso
 
 #: Record attributes copied into the JSON line when a log call passes them in `extra`.
 CONTEXT_FIELDS = (
@@ -30,7 +33,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": timestamp(record),
             "level": record.levelname.lower(),
             "process": self.process,
             "logger": record.name,
@@ -42,6 +45,12 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def timestamp(record: logging.LogRecord) -> str:
+    """RFC 3339 UTC with milliseconds, from when the record was made: lines from pods in
+    other zones sort and join with the API's own timestamps."""
+    return iso(datetime.fromtimestamp(record.created, UTC))
 
 
 def configure_logging(process: str, level: int = logging.INFO) -> None:

@@ -26,31 +26,34 @@ _FALSE = {"false", "0", "no", "off"}
 Definition = dict[str, Any]
 
 
+#: Stored on a definition made for a placeholder, so that it goes when the placeholder does.
+#: Never shown (see `shown`) and never taken from a client: `_definition` keeps known fields.
+AUTOMATIC = "automatic"
+
+
 def normalize_definitions(
-    raw: Sequence[Any], *, title: str | None, description: str | None
+    raw: Sequence[Any],
+    *,
+    title: str | None,
+    description: str | None,
+    stored: Sequence[Definition] = (),
 ) -> list[Definition]:
-    """Checked definitions, plus one for every placeholder that has none (400 on error)."""
-    problems: list[dict[str, Any]] = []
-    definitions: list[Definition] = []
-    for index, item in enumerate(raw):
-        if isinstance(item, dict) and item.get("name") in BUILTINS:
-            continue  # built-ins are computed at each firing, never stored
-        definition, problem = _definition(item)
-        if problem is not None:
-            problems.append({"path": ["variables", index], "message": problem})
-        elif any(d["name"] == definition["name"] for d in definitions):
-            message = f"Duplicate variable name: {definition['name']}"
-            problems.append({"path": ["variables", index, "name"], "message": message})
-        else:
-            definitions.append(definition)
-    if problems:
-        raise Invalid("Validation error", details=problems)
+    """Checked definitions, plus one for every placeholder that has none (400 on error).
+
+    An automatic definition sent back unchanged stays automatic, so it goes once its
+    placeholder has left the title and description; one the client changed is its own.
+    """
+    used = placeholders(title, description)
+    automatic = {d["name"]: d for d in stored if d.get(AUTOMATIC) is True}
+    definitions = [_still_automatic(d, automatic) for d in _checked(raw)]
     known = {d["name"] for d in definitions} | set(BUILTINS)
-    for name in placeholders(title, description):
-        if name not in known:
-            kind = "date" if name.endswith("Date") else "text"
-            definitions.append({"name": name, "label": None, "type": kind, "required": True})
-    return definitions
+    kept = [d for d in definitions if not d.get(AUTOMATIC) or d["name"] in used]
+    return kept + [_automatic(name) for name in used if name not in known]
+
+
+def shown(definitions: Sequence[Definition]) -> list[Definition]:
+    """Definitions as the API shows them: without the bookkeeping of `AUTOMATIC`."""
+    return [{k: v for k, v in d.items() if k != AUTOMATIC} for d in definitions]
 
 
 def required_without_default(definitions: Sequence[Definition]) -> list[str]:
@@ -119,6 +122,47 @@ def render_values(run: RoutineRun) -> dict[str, Any]:
 _BAD: Any = object()
 #: Plain ASCII decimal numbers only (float() would also take "1_000" or other digits).
 _NUMERIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _checked(raw: Sequence[Any]) -> list[Definition]:
+    """Every definition checked at once, so one 400 names every problem."""
+    problems: list[dict[str, Any]] = []
+    definitions: list[Definition] = []
+    for index, item in enumerate(raw):
+        if isinstance(item, dict) and item.get("name") in BUILTINS:
+            continue  # built-ins are computed at each firing, never stored
+        definition, problem = _definition(item)
+        if problem is not None:
+            problems.append({"path": ["variables", index], "message": problem})
+        elif any(d["name"] == definition["name"] for d in definitions):
+            message = f"Duplicate variable name: {definition['name']}"
+            problems.append({"path": ["variables", index, "name"], "message": message})
+        else:
+            definitions.append(definition)
+    if problems:
+        raise Invalid("Validation error", details=problems)
+    return definitions
+
+
+def _automatic(name: str) -> Definition:
+    kind = "date" if name.endswith("Date") else "text"
+    return {"name": name, "label": None, "type": kind, "required": True, AUTOMATIC: True}
+
+
+def _still_automatic(definition: Definition, automatic: Mapping[str, Definition]) -> Definition:
+    """The stored automatic definition if this one means the same, else this one as sent."""
+    before = automatic.get(definition["name"])
+    if before is not None and _meaning(definition) == _meaning(before):
+        return dict(before)
+    return definition
+
+
+def _meaning(definition: Definition) -> Definition:
+    """What a definition says: a blank default is no default (a form's empty field)."""
+    meant = {k: v for k, v in definition.items() if k != AUTOMATIC}
+    if _blank(meant.get("defaultValue")):
+        meant.pop("defaultValue", None)
+    return meant
 
 
 def _definition(item: Any) -> tuple[Definition, str | None]:

@@ -21,6 +21,7 @@ from shared.models import (
 from shared.services.routines import RoutineDetail, RoutineListItem
 from shared.services.runs import RunSummary
 from shared.timefmt import iso
+from shared.variables import shown
 
 Json = dict[str, Any]
 
@@ -125,7 +126,9 @@ def issue_brief(row: Issue | None) -> Json | None:
 
 
 def routine(row: Routine) -> Json:
-    return pick(row, ROUTINE)
+    body = pick(row, ROUTINE)
+    body["variables"] = shown(row.variables or [])
+    return body
 
 
 def trigger(row: RoutineTrigger) -> Json:

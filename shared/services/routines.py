@@ -124,7 +124,7 @@ def update_routine(
             "description": fields.get("description", routine.description),
             "variables": fields.get("variables", routine.variables or []),
         }
-        fields = {**fields, "variables": _definitions(merged)}
+        fields = {**fields, "variables": _definitions(merged, stored=routine.variables or [])}
         require_schedule_defaults(session, routine.id, fields["variables"])
     for key, column in _COLUMNS.items():
         if key in fields:
@@ -244,11 +244,15 @@ def check_schedulable(definitions: list[dict[str, Any]]) -> None:
         )
 
 
-def _definitions(fields: dict[str, Any]) -> list[dict[str, Any]]:
+def _definitions(
+    fields: dict[str, Any], *, stored: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """`stored` tells which definitions were automatic, so those can follow the template."""
     return normalize_definitions(
         fields.get("variables") or [],
         title=fields.get("title"),
         description=fields.get("description"),
+        stored=stored or [],
     )
 
 

@@ -33,7 +33,12 @@ def test_ops_page_renders_counters_charts_and_failed_runs(tmp_path: Path) -> Non
         )
         issue = api.ok("GET", f"/api/routine-runs/{failing}")["linkedIssueId"]
         api.ok("PATCH", f"/api/issues/{issue}", {"status": "cancelled"})
-        assert api.get("/api/ops/summary").status == 200
+        summary = api.ok("GET", "/api/ops/summary")
+        assert summary["totals"] == {"routines": 2, "received": 0}
+        assert (summary["window_minutes"], summary["window_runs"]) == (
+            30,
+            {"issue_created": 3, "failed": 1},
+        )
         assert api.as_(None).get("/api/ops/summary").status == 401
 
         dom = chromium(f"{base}/ops#token={token}", tmp_path / "profile", "--dump-dom")
@@ -44,6 +49,12 @@ def test_ops_page_renders_counters_charts_and_failed_runs(tmp_path: Path) -> Non
             assert 'data-rendered="true"' in box.group(0)
             assert "<polyline" in box.group(1)
         assert 'data-series="manual"' in dom
+        window = re.search(r'id="window-title">([^<]*)</h2>\s*<div[^>]*>(.*?)</div>\s*</section>',
+                           dom, re.S)  # fmt: skip
+        assert window, "the runs of the window"
+        assert window.group(1) == "Runs fired in the last 30 min, by status now"
+        assert "<b>3</b><span>issue created</span>" in window.group(2)
+        assert '<b class="bad">1</b><span>failed</span>' in window.group(2)
         assert "Execution issue moved to cancelled" in dom
         assert token not in dom, "the token must not end up in the page"
 

@@ -492,3 +492,134 @@ def test_a_required_variable_with_a_default_may_join_a_scheduled_routine(api: Ap
 def test_an_unknown_routine_is_404_before_its_variables_are_looked_at(api: Api) -> None:
     response = api.patch(f"/api/routines/{uuid.uuid4()}", {"variables": [{"name": "ok"}]})
     assert (response.status, response.error) == (404, "Routine not found")
+
+
+# Automatic definitions follow the template
+
+SHAPE = {"name", "label", "type", "defaultValue", "required", "options"}
+AUTOMATIC_NAME = {"name": "name", "label": None, "type": "text", "required": True}
+
+
+def patch(api: Api, routine: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    return api.ok("PATCH", f"/api/routines/{routine['id']}", body)  # type: ignore[no-any-return]
+
+
+def stored_variables(runtime: Runtime, routine: dict[str, Any]) -> Defs:
+    with runtime.engine.connect() as connection:
+        query = text("SELECT variables FROM routines WHERE id = :id")
+        return list(connection.execute(query, {"id": routine["id"]}).scalar_one())
+
+
+def test_an_automatic_definition_goes_when_its_placeholder_leaves_the_title(api: Api) -> None:
+    world = routine_with(api, "Hello {{name}}")
+    assert world.routine["variables"] == [AUTOMATIC_NAME]
+    patched = patch(api, world.routine, {"title": "Hello world"})
+    assert patched["variables"] == []
+    assert run(api, world.routine).status == 202
+
+
+def test_an_automatic_definition_stays_while_the_description_still_uses_it(api: Api) -> None:
+    world = routine_with(api, "Hello {{name}}", description="For {{ name }}")
+    assert names(patch(api, world.routine, {"title": "Hello world"})["variables"]) == ["name"]
+    assert patch(api, world.routine, {"description": None})["variables"] == []
+
+
+def test_an_explicit_definition_stays_when_its_placeholder_goes(api: Api) -> None:
+    world = routine_with(api, "Hello {{name}} from {{team}}", [{"name": "name"}])
+    assert names(world.routine["variables"]) == ["name", "team"]
+    patched = patch(api, world.routine, {"title": "Hello world"})
+    assert patched["variables"] == [AUTOMATIC_NAME]
+    response = run(api, world.routine)
+    assert (response.status, response.error) == (422, "Missing routine variables: name")
+
+
+SENT_BACK = {
+    "as read": {},
+    "with a null default": {"defaultValue": None},
+    "with an empty default": {"defaultValue": ""},
+}
+
+
+@pytest.mark.parametrize("extra", SENT_BACK.values(), ids=SENT_BACK.keys())
+def test_definitions_sent_back_as_read_stay_automatic(api: Api, extra: dict[str, Any]) -> None:
+    world = routine_with(api, "Hello {{name}}")
+    path = f"/api/routines/{world.routine['id']}"
+    read = api.ok("GET", path)
+    variables = [{**v, **extra} for v in read["variables"]]
+    assert patch(api, world.routine, {"variables": variables})["variables"] == [AUTOMATIC_NAME]
+    read = api.ok("GET", path)
+    variables = [{**v, **extra} for v in read["variables"]]
+    patched = patch(api, world.routine, {"title": "Hello world", "variables": variables})
+    assert patched["variables"] == []
+
+
+EDITS = {
+    "a default": {"defaultValue": "you"},
+    "a label": {"label": "Name"},
+    "a type": {"type": "textarea"},
+    "not required": {"required": False},
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_an_edited_automatic_definition_becomes_explicit(api: Api, edit: dict[str, Any]) -> None:
+    world = routine_with(api, "Hello {{name}} from {{team}}")
+    edited = {**AUTOMATIC_NAME, **edit}
+    team = world.routine["variables"][1]
+    assert patch(api, world.routine, {"variables": [edited, team]})["variables"] == [edited, team]
+    assert patch(api, world.routine, {"title": "Hello world"})["variables"] == [edited]
+
+
+def test_an_edited_definition_stays_explicit_when_edited_back(api: Api) -> None:
+    world = routine_with(api, "Hello {{name}} from {{team}}")
+    team = world.routine["variables"][1]
+    patch(api, world.routine, {"variables": [{**AUTOMATIC_NAME, "label": "Name"}, team]})
+    patch(api, world.routine, {"variables": [AUTOMATIC_NAME, team]})
+    assert patch(api, world.routine, {"title": "Hello world"})["variables"] == [AUTOMATIC_NAME]
+
+
+def test_the_automatic_mark_is_stored_but_never_shown(api: Api, runtime: Runtime) -> None:
+    world = routine_with(api, "{{ customer }} by {{ dueDate }}", [{"name": "customer"}])
+    assert [d.get("automatic") for d in stored_variables(runtime, world.routine)] == [None, True]
+    path = f"/api/routines/{world.routine['id']}"
+    listed = api.ok("GET", f"/api/companies/{world.company['id']}/routines")
+    shown = [
+        world.routine["variables"],
+        api.ok("GET", path)["variables"],
+        listed[0]["variables"],
+        patch(api, world.routine, {"description": "{{ note }}"})["variables"],
+    ]
+    for variables in shown:
+        assert names(variables) in (["customer", "dueDate"], ["customer", "dueDate", "note"])
+        assert all(set(v) <= SHAPE for v in variables), variables
+
+
+def test_a_client_cannot_mark_its_definition_automatic(api: Api, runtime: Runtime) -> None:
+    marked = {"name": "name", "automatic": True}
+    world = routine_with(api, "Hello {{name}} from {{team}}", [marked])
+    assert world.routine["variables"][0] == AUTOMATIC_NAME
+    assert "automatic" not in stored_variables(runtime, world.routine)[0]
+    patch(api, world.routine, {"variables": [{**AUTOMATIC_NAME, "automatic": True}]})
+    patched = patch(api, world.routine, {"title": "Hello world"})
+    assert patched["variables"] == [AUTOMATIC_NAME]
+
+
+def test_definitions_stored_without_a_mark_are_kept_as_explicit(api: Api, runtime: Runtime) -> None:
+    world = routine_with(api, "Hello {{name}} from {{team}}")
+    before_the_mark = stored_variables(runtime, world.routine)
+    del before_the_mark[0]["automatic"]
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE routines SET variables = CAST(:v AS jsonb) WHERE id = :id"),
+            {"v": json.dumps(before_the_mark), "id": world.routine["id"]},
+        )
+    patched = patch(api, world.routine, {"title": "Hello world"})
+    assert patched["variables"] == [AUTOMATIC_NAME]
+
+
+def test_a_schedule_may_join_once_an_automatic_definition_has_gone(api: Api) -> None:
+    world = routine_with(api, "Check {{ region }}")
+    response = add_trigger(api, world.routine, **SCHEDULE)
+    assert response.error == "Scheduled routines require defaults for required variables: region"
+    patch(api, world.routine, {"title": "Check"})
+    assert add_trigger(api, world.routine, **SCHEDULE).status == 201

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+
+import pytest
 
 from shared.logs import JsonFormatter
 
@@ -47,3 +50,22 @@ def test_exceptions_stay_inside_the_one_line() -> None:
     line = JsonFormatter("web").format(record)
     assert "\n" not in line
     assert "ValueError" in json.loads(line)["exc"]
+
+
+def test_the_timestamp_is_rfc3339_utc_with_milliseconds_from_the_record() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "tick", (), None)
+    record.created = 1_795_663_126.123_456  # 2026-11-26T03:18:46.123456Z
+    assert json.loads(JsonFormatter("web").format(record))["ts"] == "2026-11-26T03:18:46.123Z"
+
+
+def test_the_timestamp_does_not_depend_on_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/St_Johns")
+    time.tzset()
+    try:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "tick", (), None)
+        record.created = 1_795_663_126.5
+        line = json.loads(JsonFormatter("web").format(record))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert line["ts"] == "2026-11-26T03:18:46.500Z"
