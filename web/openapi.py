@@ -56,6 +56,45 @@ STATUS = {
     "triggers.fire_public": "202",
 }
 PUBLIC = {"triggers.fire_public", "health.ready", "health.live", "health.openapi_document"}
+#: Lists served in keyset pages (`limit`, `cursor`, a `Link` header), with their filters.
+PAGED: dict[str, tuple[str, ...]] = {
+    "companies.index": (),
+    "companies.members": (),
+    "agents.index": (),
+    "projects.index": (),
+    "projects.goals": (),
+    "issues.index": ("status", "originKind", "originId", "assigneeAgentId"),
+    "routines.index": ("projectId",),
+}
+_FILTERS = {
+    "status": "Comma-separated issue statuses; unknown ones match nothing.",
+    "originKind": "Only issues of this origin kind, e.g. `routine_execution`.",
+    "originId": "Only issues of this origin (a routine id); a malformed id matches nothing.",
+    "assigneeAgentId": "Only issues assigned to this agent; a malformed id matches nothing.",
+    "projectId": "Only routines of this project; a malformed id matches nothing.",
+}
+_PAGE_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "Page size: clamped to 1..200; a value that is not a whole number is 50.",
+        "schema": {"type": "integer", "default": 50},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "Opaque position from the previous page's `Link` header; a malformed "
+        "one is 400 `Invalid cursor`, an empty one is no cursor.",
+        "schema": {"type": "string"},
+    },
+]
+_LINK = {
+    "description": 'RFC 8288 `<url>; rel="next"`: this request\'s URL with its other query '
+    "parameters, the next `cursor` and the `limit` used. Absent on the last page.",
+    "schema": {"type": "string"},
+}
 _ERRORS = {
     "400": "Validation error or malformed JSON",
     "401": "No or bad credentials",
@@ -122,6 +161,8 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     }
     if endpoint in PUBLIC:
         operation["security"] = []
+    if endpoint in PAGED:
+        _paged(operation, PAGED[endpoint])
     if endpoint in BODIES:
         ref = {"$ref": f"#/components/schemas/{BODIES[endpoint].name}"}
         operation["requestBody"] = {
@@ -134,6 +175,23 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     return operation
+
+
+def _paged(operation: dict[str, Any], filters: tuple[str, ...]) -> None:
+    """A plain array body (wire compatibility), the page parameters and the Link header."""
+    operation["parameters"] += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": _FILTERS[name],
+            "schema": {"type": "string"},
+        }
+        for name in filters
+    ] + _PAGE_PARAMETERS
+    success = operation["responses"]["200"]
+    success["content"]["application/json"]["schema"] = {"type": "array", "items": {}}
+    success["headers"] = {"Link": _LINK}
 
 
 def json_schema(schema: Schema) -> dict[str, Any]:

@@ -12,10 +12,12 @@ from shared.access import ASSIGN, require_board, require_permission
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.models import Agent, AgentKey, Company
+from shared.paging import Page, PageRequest, asc, order
 from shared.services.lookup import load_visible
 from shared.tokens import AGENT_KEY_PREFIX, hash_token, new_token
 
 AGENT_NOT_FOUND = "Agent not found"
+AGENT_ORDER = order(asc(Agent.created_at), asc(Agent.id))
 
 
 def create_agent(
@@ -34,12 +36,8 @@ def create_agent(
     return agent
 
 
-def list_agents(session: Session, company: Company) -> list[Agent]:
-    return list(
-        session.scalars(
-            select(Agent).where(Agent.company_id == company.id).order_by(Agent.created_at)
-        )
-    )
+def list_agents(session: Session, company: Company, page: PageRequest) -> Page[Agent]:
+    return AGENT_ORDER.fetch(session, select(Agent).where(Agent.company_id == company.id), page)
 
 
 def update_agent(

@@ -13,6 +13,10 @@ from shared.access import require_admin, visible_company_ids
 from shared.auth import Principal
 from shared.errors import Invalid
 from shared.models import Company
+from shared.paging import Page, PageRequest, asc, order
+
+#: Oldest first, as before pages existed.
+COMPANY_ORDER = order(asc(Company.created_at), asc(Company.id))
 
 
 def create_company(
@@ -35,12 +39,12 @@ def create_company(
     return company
 
 
-def list_companies(session: Session, principal: Principal) -> list[Company]:
-    query = select(Company).order_by(Company.created_at)
+def list_companies(session: Session, principal: Principal, page: PageRequest) -> Page[Company]:
+    query = select(Company)
     visible = visible_company_ids(principal)
     if visible is not None:
         query = query.where(Company.id.in_(visible))
-    return list(session.scalars(query))
+    return COMPANY_ORDER.fetch(session, query, page)
 
 
 def next_issue_number(session: Session, company_id: uuid.UUID) -> tuple[int, str]:

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from shared.access import ASSIGN, require_permission
 from shared.auth import Principal
+from shared.ids import maybe_uuid
 from shared.jsontext import storable_text
 from shared.locks import NO_KEY_UPDATE, lock_routine
 from shared.models import Company, Issue, RoutineRun
+from shared.paging import Page, PageRequest, desc, order
 from shared.services.companies import next_issue_number
 from shared.services.lookup import load_visible
 from shared.services.references import (
@@ -26,14 +28,18 @@ from shared.services.references import (
 from shared.vocabulary import ISSUE_STATUSES, ROUTINE_EXECUTION
 
 ISSUE_NOT_FOUND = "Issue not found"
+#: Newest first; `number` is unique per company, `id` ends every order all the same.
+ISSUE_ORDER = order(desc(Issue.created_at), desc(Issue.number), desc(Issue.id))
 
 
 @dataclass(frozen=True)
 class IssueFilter:
+    """The list's query parameters as sent; a value that cannot match matches nothing."""
+
     status: str | None = None
     origin_kind: str | None = None
-    origin_id: uuid.UUID | None = None
-    assignee_agent_id: uuid.UUID | None = None
+    origin_id: str | None = None
+    assignee_agent_id: str | None = None
 
 
 def create_issue(
@@ -84,23 +90,30 @@ def new_issue(session: Session, *, company_id: uuid.UUID, now: datetime, **colum
     return issue
 
 
-def list_issues(session: Session, company: Company, filters: IssueFilter) -> list[Issue]:
-    query = select(Issue).where(Issue.company_id == company.id)
+def list_issues(
+    session: Session, company: Company, filters: IssueFilter, page: PageRequest
+) -> Page[Issue]:
+    query = select(Issue).where(Issue.company_id == company.id, *_matching(filters))
+    return ISSUE_ORDER.fetch(session, query, page)
+
+
+def _matching(filters: IssueFilter) -> list[ColumnElement[bool]]:
+    """Only values a row could hold reach the database: the rest become `false`."""
+    conditions: list[ColumnElement[bool]] = []
     if filters.status:
-        # Unknown statuses match nothing; only known ones ever reach the database.
         statuses = [s for s in filters.status.split(",") if s in ISSUE_STATUSES]
-        if not statuses:
-            return []
-        query = query.where(Issue.status.in_(statuses))
+        conditions.append(Issue.status.in_(statuses) if statuses else false())
     if filters.origin_kind:
-        if not storable_text(filters.origin_kind):
-            return []  # no stored kind can contain it
-        query = query.where(Issue.origin_kind == filters.origin_kind)
-    if filters.origin_id:
-        query = query.where(Issue.origin_id == filters.origin_id)
-    if filters.assignee_agent_id:
-        query = query.where(Issue.assignee_agent_id == filters.assignee_agent_id)
-    return list(session.scalars(query.order_by(Issue.created_at.desc(), Issue.number.desc())))
+        kind = filters.origin_kind
+        conditions.append(Issue.origin_kind == kind if storable_text(kind) else false())
+    for column, raw in (
+        (Issue.origin_id, filters.origin_id),
+        (Issue.assignee_agent_id, filters.assignee_agent_id),
+    ):
+        if raw:
+            wanted = maybe_uuid(raw)
+            conditions.append(column == wanted if wanted is not None else false())
+    return conditions
 
 
 def update_issue(

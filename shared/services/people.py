@@ -12,7 +12,10 @@ from shared.access import require_admin
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.models import BoardUser, Company, CompanyMembership
+from shared.paging import Page, PageRequest, asc, order
 from shared.tokens import BOARD_TOKEN_PREFIX, hash_token, new_token
+
+MEMBER_ORDER = order(asc(CompanyMembership.created_at), asc(CompanyMembership.id))
 
 
 def create_board_user(
@@ -57,11 +60,6 @@ def add_member(
     return membership
 
 
-def list_members(session: Session, company: Company) -> list[CompanyMembership]:
-    return list(
-        session.scalars(
-            select(CompanyMembership)
-            .where(CompanyMembership.company_id == company.id)
-            .order_by(CompanyMembership.created_at)
-        )
-    )
+def list_members(session: Session, company: Company, page: PageRequest) -> Page[CompanyMembership]:
+    query = select(CompanyMembership).where(CompanyMembership.company_id == company.id)
+    return MEMBER_ORDER.fetch(session, query, page)

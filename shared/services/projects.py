@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 from shared.access import require_board
 from shared.auth import Principal
 from shared.models import Company, Goal, Project
+from shared.paging import Page, PageRequest, asc, order
 from shared.services.lookup import load_visible
 
 PROJECT_NOT_FOUND = "Project not found"
+PROJECT_ORDER = order(asc(Project.created_at), asc(Project.id))
+GOAL_ORDER = order(asc(Goal.created_at), asc(Goal.id))
 
 
 def create_project(
@@ -31,12 +34,9 @@ def create_project(
     return project
 
 
-def list_projects(session: Session, company: Company) -> list[Project]:
-    return list(
-        session.scalars(
-            select(Project).where(Project.company_id == company.id).order_by(Project.created_at)
-        )
-    )
+def list_projects(session: Session, company: Company, page: PageRequest) -> Page[Project]:
+    query = select(Project).where(Project.company_id == company.id)
+    return PROJECT_ORDER.fetch(session, query, page)
 
 
 def update_project(
@@ -102,7 +102,5 @@ def create_goal(
     return goal
 
 
-def list_goals(session: Session, company: Company) -> list[Goal]:
-    return list(
-        session.scalars(select(Goal).where(Goal.company_id == company.id).order_by(Goal.created_at))
-    )
+def list_goals(session: Session, company: Company, page: PageRequest) -> Page[Goal]:
+    return GOAL_ORDER.fetch(session, select(Goal).where(Goal.company_id == company.id), page)

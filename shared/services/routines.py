@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from shared.access import may_create_routine, may_update_routine
 from shared.auth import Principal
 from shared.cron import next_fire_after
 from shared.errors import Conflict, Unprocessable
+from shared.ids import maybe_uuid
 from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, RoutineTrigger
+from shared.paging import Page, PageRequest, asc, desc, order
 from shared.services.lookup import load_visible
 from shared.services.references import (
     check_assignee,
@@ -142,26 +144,34 @@ def update_routine(
     return routine
 
 
+#: Recently changed first, then by title (API.md 3), then id so equal rows keep one order.
+ROUTINE_ORDER = order(desc(Routine.updated_at), asc(Routine.title), asc(Routine.id))
+
+
 def list_routines(
-    session: Session, company: Company, *, project_id: uuid.UUID | None
-) -> list[RoutineListItem]:
+    session: Session, company: Company, *, project_id: str | None, page: PageRequest
+) -> Page[RoutineListItem]:
+    """One page, and the triggers, last run and live issue of that page's routines only."""
     query = select(Routine).where(Routine.company_id == company.id)
-    if project_id is not None:
-        query = query.where(Routine.project_id == project_id)
-    routines = list(session.scalars(query.order_by(Routine.updated_at.desc(), Routine.title)))
-    ids = [routine.id for routine in routines]
+    if project_id:
+        wanted = maybe_uuid(project_id)
+        query = query.where(Routine.project_id == wanted if wanted is not None else false())
+    routines = ROUTINE_ORDER.fetch(session, query, page)
+    ids = [routine.id for routine in routines.items]
     triggers = _triggers_by_routine(session, ids)
     last_runs = latest_runs(session, ids)
     active = live_issues(session, ids)
-    return [
-        RoutineListItem(
-            routine=routine,
-            triggers=triggers.get(routine.id, []),
-            last_run=last_runs.get(routine.id),
-            active_issue=active.get(routine.id),
-        )
-        for routine in routines
-    ]
+    return routines.with_items(
+        [
+            RoutineListItem(
+                routine=routine,
+                triggers=triggers.get(routine.id, []),
+                last_run=last_runs.get(routine.id),
+                active_issue=active.get(routine.id),
+            )
+            for routine in routines.items
+        ]
+    )
 
 
 def routine_detail(session: Session, principal: Principal, *, routine_id: str) -> RoutineDetail:

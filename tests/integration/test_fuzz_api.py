@@ -10,6 +10,7 @@ which only widens what later examples exercise.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -217,7 +218,9 @@ PATH_JUNK = [
     "%F0%9F%92%A9",
     "%E2%80%AE",
 ]
-QUERY_KEYS = ["limit", "status", "originKind", "originId", "assigneeAgentId", "projectId"]
+QUERY_KEYS = [
+    "limit", "cursor", "status", "originKind", "originId", "assigneeAgentId", "projectId",
+]  # fmt: skip
 CRONS = ["0 9 * * *", "*/5 * * * *", "@daily", "0 0 9 * * 1", "61 * * * *", "* * * * ?", ""]
 TIMEZONES = ["UTC", "Europe/Paris", "America/New_York", "Mars/Olympus", "", "../../etc/passwd"]
 TITLES = ["Daily {{ who }}", "{{date}} {{ timestamp }}", "{{ dueDate }} for {{x}}", "{{ 1bad }}"]
@@ -384,8 +387,47 @@ def path_values(name: str, world: FuzzWorld) -> st.SearchStrategy[str]:
     )
 
 
+#: The sort keys of the paged lists: shaped values most of the time, so that a cursor often
+#: gets past its base64 and JSON into the type checks and the database.
+STAMPS = st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()) | st.sampled_from(
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "2026-02-30T00:00:00Z", ""]
+)
+TYPED = {
+    "created_at": STAMPS,
+    "updated_at": STAMPS,
+    "number": st.integers(-(2**31), 2**31 - 1) | st.integers(),
+    "title": st.text(max_size=210) | WILD_TEXT,
+    "id": st.uuids().map(str),
+}
+
+
+def cursor_key(*names: str) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({n: TYPED[n] for n in names})
+
+
+CURSOR_OBJECTS = st.one_of(
+    cursor_key("created_at", "number", "id"),
+    cursor_key("updated_at", "title", "id"),
+    cursor_key("created_at", "id"),
+    st.dictionaries(st.sampled_from(list(TYPED)), SCALARS | STAMPS, max_size=4),
+    JSON,
+)
+CURSORS = st.builds(
+    lambda key, padded: (
+        base64.urlsafe_b64encode(json.dumps(key).encode("utf-8", "surrogatepass"))
+        .decode()
+        .rstrip("" if padded else "=")
+    ),
+    CURSOR_OBJECTS,
+    st.booleans(),
+)
+
+
 QUERY_STRINGS = st.one_of(
     st.just(""),
+    st.tuples(
+        CURSORS, st.sampled_from(["", "&limit=1", "&limit=0", "&limit=x", "&status=todo"])
+    ).map(lambda pair: f"cursor={pair[0]}{pair[1]}"),
     st.lists(
         st.tuples(st.sampled_from(QUERY_KEYS) | st.text(max_size=8), st.text(max_size=40)),
         max_size=4,

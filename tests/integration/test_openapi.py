@@ -207,6 +207,49 @@ def test_success_statuses_are_the_contracts(doc: Doc, path: str, method: str, st
     assert [code for code in responses if code.startswith("2")] == [status]
 
 
+# Paged lists
+
+PAGED_LISTS = {
+    "/api/companies": [],
+    "/api/companies/{companyId}/members": [],
+    "/api/companies/{companyId}/agents": [],
+    "/api/companies/{companyId}/projects": [],
+    "/api/companies/{companyId}/goals": [],
+    "/api/companies/{companyId}/issues": ["status", "originKind", "originId", "assigneeAgentId"],
+    "/api/companies/{companyId}/routines": ["projectId"],
+}
+
+
+def query_parameters(operation: Doc) -> dict[str, Doc]:
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+
+
+def test_exactly_the_company_lists_document_a_cursor(doc: Doc) -> None:
+    paged = {
+        path
+        for (path, method), operation in documented_operations(doc).items()
+        if "cursor" in query_parameters(operation)
+    }
+    assert paged == set(PAGED_LISTS)
+
+
+@pytest.mark.parametrize(("path", "filters"), PAGED_LISTS.items())
+def test_a_paged_list_documents_its_filters_limit_cursor_and_link_header(
+    doc: Doc, path: str, filters: list[str]
+) -> None:
+    operation = doc["paths"][path]["get"]
+    parameters = query_parameters(operation)
+    assert list(parameters) == [*filters, "limit", "cursor"]
+    assert all(p["required"] is False and p["description"] for p in parameters.values())
+    assert parameters["limit"]["schema"] == {"type": "integer", "default": 50}
+    assert "1..200" in parameters["limit"]["description"]
+    assert parameters["cursor"]["schema"] == {"type": "string"}
+    success = operation["responses"]["200"]
+    assert success["content"]["application/json"]["schema"]["type"] == "array"
+    assert success["headers"]["Link"]["schema"] == {"type": "string"}
+    assert 'rel="next"' in success["headers"]["Link"]["description"]
+
+
 # Security as documented is security as served
 
 

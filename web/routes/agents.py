@@ -21,6 +21,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work
+from web.paging import page_request, paged
 
 bp = Blueprint("agents", __name__, url_prefix="/api")
 
@@ -39,7 +40,7 @@ def create(company_id: str) -> Any:
 def index(company_id: str) -> Any:
     with work() as w:
         company = company_from_path(w.session, w.principal, company_id)
-        return [p.agent(a) for a in list_agents(w.session, company)]
+        return paged(list_agents(w.session, company, page_request()), p.agent)
 
 
 @bp.get("/agents/<agent_id>")

@@ -14,6 +14,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work
+from web.paging import page_request, paged
 
 bp = Blueprint("companies", __name__, url_prefix="/api")
 
@@ -35,7 +36,7 @@ def create() -> Any:
 @bp.get("/companies")
 def index() -> Any:
     with work() as w:
-        return [p.company(c) for c in list_companies(w.session, w.principal)]
+        return paged(list_companies(w.session, w.principal, page_request()), p.company)
 
 
 @bp.get("/companies/<company_id>")
@@ -72,4 +73,4 @@ def add_membership(company_id: str) -> Any:
 def members(company_id: str) -> Any:
     with work() as w:
         company = company_from_path(w.session, w.principal, company_id)
-        return [p.membership(m) for m in list_members(w.session, company)]
+        return paged(list_members(w.session, company, page_request()), p.membership)

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.ids import maybe_uuid
 from shared.models import Issue
 from shared.schemas import ISSUE_CREATE, ISSUE_PATCH
 from shared.services.issues import (
@@ -21,6 +20,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work
+from web.paging import page_request, paged
 
 bp = Blueprint("issues", __name__, url_prefix="/api")
 
@@ -33,14 +33,10 @@ def index(company_id: str) -> Any:
         filters = IssueFilter(
             status=args.get("status") or None,
             origin_kind=args.get("originKind") or None,
-            origin_id=maybe_uuid(args.get("originId")),
-            assignee_agent_id=maybe_uuid(args.get("assigneeAgentId")),
+            origin_id=args.get("originId") or None,
+            assignee_agent_id=args.get("assigneeAgentId") or None,
         )
-        if (args.get("originId") and filters.origin_id is None) or (
-            args.get("assigneeAgentId") and filters.assignee_agent_id is None
-        ):
-            return []
-        return [p.issue(row) for row in list_issues(w.session, company, filters)]
+        return paged(list_issues(w.session, company, filters, page_request()), p.issue)
 
 
 @bp.post("/companies/<company_id>/issues")

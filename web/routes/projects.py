@@ -23,6 +23,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work
+from web.paging import page_request, paged
 
 bp = Blueprint("projects", __name__, url_prefix="/api")
 
@@ -41,7 +42,7 @@ def create(company_id: str) -> Any:
 def index(company_id: str) -> Any:
     with work() as w:
         company = company_from_path(w.session, w.principal, company_id)
-        return [p.project(row) for row in list_projects(w.session, company)]
+        return paged(list_projects(w.session, company, page_request()), p.project)
 
 
 @bp.get("/projects/<project_id>")
@@ -96,7 +97,7 @@ def create_company_goal(company_id: str) -> Any:
 def goals(company_id: str) -> Any:
     with work() as w:
         company = company_from_path(w.session, w.principal, company_id)
-        return [p.goal(row) for row in list_goals(w.session, company)]
+        return paged(list_goals(w.session, company, page_request()), p.goal)
 
 
 @bp.get("/goals/<goal_id>")

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.ids import maybe_uuid
 from shared.schemas import ROUTINE_CREATE, ROUTINE_PATCH, TRIGGER_CREATE
 from shared.services.lookup import company_from_path
 from shared.services.routines import (
@@ -20,6 +19,7 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, runtime, work
+from web.paging import page_request, paged
 from web.routes.triggers import with_secret
 
 bp = Blueprint("routines", __name__, url_prefix="/api")
@@ -29,12 +29,9 @@ bp = Blueprint("routines", __name__, url_prefix="/api")
 def index(company_id: str) -> Any:
     with work() as w:
         company = company_from_path(w.session, w.principal, company_id)
-        raw_project = request.args.get("projectId")
-        project_id = maybe_uuid(raw_project)
-        if raw_project and project_id is None:
-            return []
-        items = list_routines(w.session, company, project_id=project_id)
-        return [p.routine_list_item(item) for item in items]
+        project_id = request.args.get("projectId") or None
+        items = list_routines(w.session, company, project_id=project_id, page=page_request())
+        return paged(items, p.routine_list_item)
 
 
 @bp.post("/companies/<company_id>/routines")

@@ -1,0 +1,81 @@
+"""Keyset pages on SQLite (the embedded mode): the same walk as on PostgreSQL, where the
+routines' mixed-direction order cannot be a row-value comparison."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from shared.clock import FixedClock
+from shared.migrate import upgrade_to_head
+from shared.runtime import Runtime, build_runtime
+from shared.settings import Settings
+from tests.support.api import Api, FlaskTransport, make_company, make_routine
+from web.app import create_app
+
+ADMIN = "adm"
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+NEXT = re.compile(r'<([^>]+)>; rel="next"')
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/r.db", redis_url=None, admin_token=ADMIN, secret_key="k"
+    )
+    upgrade_to_head(settings)
+    built = build_runtime(settings, clock=clock)
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def api(runtime: Runtime) -> Api:
+    return Api(FlaskTransport(create_app(runtime=runtime).test_client()), token=ADMIN)
+
+
+def walk(api: Api, url: str | None) -> tuple[list[int], list[str]]:
+    sizes, ids = [], []
+    while url is not None:
+        response = api.get(url)
+        assert response.status == 200, response.body
+        sizes.append(len(response.body))
+        ids.extend(row["id"] for row in response.body)
+        match = NEXT.fullmatch(response.headers.get("Link", ""))
+        url = f"{urlsplit(match.group(1)).path}?{urlsplit(match.group(1)).query}" if match else None
+    return sizes, ids
+
+
+def test_issues_sharing_a_creation_time_are_walked_once_each_on_sqlite(
+    api: Api, clock: FixedClock
+) -> None:
+    company = make_company(api)
+    url = f"/api/companies/{company['id']}/issues"
+    for minute in range(2):
+        for n in range(3):
+            api.ok("POST", url, {"title": f"m{minute}-{n}"}, status=201)
+        clock.advance(minutes=1)
+    whole = [issue["id"] for issue in api.ok("GET", url)]
+    assert walk(api, f"{url}?limit=2") == ([2, 2, 2], whole)
+
+
+def test_routines_with_equal_times_and_titles_are_walked_once_each_on_sqlite(
+    api: Api, clock: FixedClock
+) -> None:
+    company = make_company(api)
+    made = [make_routine(api, company, None, title=t)["id"] for t in ("B", "A", "B", "A", "C")]
+    url = f"/api/companies/{company['id']}/routines"
+    whole = [routine["id"] for routine in api.ok("GET", url)]
+    sizes, walked = walk(api, f"{url}?limit=2")
+    assert (sizes, walked) == ([2, 2, 1], whole)
+    assert sorted(walked) == sorted(made)
