@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.extensions["routines"] = runtime
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.body_limit
     if runtime.settings.proxy_hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=runtime.settings.proxy_hops)  # type: ignore[method-assign]
+        hops = runtime.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

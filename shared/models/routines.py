@@ -107,6 +107,15 @@ class RoutineRun(HasId, HasTimestamps, Base):
             sqlite_where=text("status = 'received'"),
         ),
         Index("ix_routine_runs_linked_issue", "linked_issue_id"),
+        #: Runs by recording time across routines: the /ops window and retention.
+        Index("ix_routine_runs_created", "created_at"),
+        #: The newest failures, for /ops, without reading every run.
+        Index(
+            "ix_routine_runs_failed",
+            "updated_at",
+            postgresql_where=text("status = 'failed'"),
+            sqlite_where=text("status = 'failed'"),
+        ),
     )
 
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))

@@ -44,6 +44,8 @@ class Issue(HasId, HasTimestamps, Base):
         #: The live-issue lookup of every dispatch: newest execution issue of a routine.
         Index("ix_issues_origin", "origin_kind", "origin_id", "created_at"),
         Index("ix_issues_company_status", "company_id", "status"),
+        #: The issue list's keyset pages (newest first), scanned backwards.
+        Index("ix_issues_company_created", "company_id", "created_at", "number", "id"),
     )
 
     company_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))

@@ -35,11 +35,6 @@ HISTORY = text("""
                          now() - interval '1 day' - n * interval '1 minute' AS at) AS old
 """)
 
-#: The index the failed list needs; no migration has it yet (see `failed_runs_index`).
-FAILED_RUNS_INDEX = (
-    "CREATE INDEX ix_routine_runs_failed ON routine_runs (updated_at) WHERE status = 'failed'"
-)
-
 
 @pytest.fixture
 def history(api: Api, runtime: Runtime) -> World:
@@ -50,25 +45,6 @@ def history(api: Api, runtime: Runtime) -> World:
         connection.execute(HISTORY, {**ids, "count": OLD_RUNS})
         connection.execute(text("ANALYZE routine_runs"))
     return world
-
-
-@pytest.fixture
-def failed_runs_index(runtime: Runtime) -> Iterator[None]:
-    """Stands in for the migration that will add FAILED_RUNS_INDEX, and says so once one has."""
-    with runtime.engine.begin() as connection:
-        existing = connection.execute(
-            text(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'routine_runs'"
-                " AND indexdef LIKE '%WHERE%failed%'"
-            )
-        ).all()
-        if existing:
-            pytest.fail(f"A migration now has the failed-runs index {existing}: drop this fixture")
-        connection.execute(text(FAILED_RUNS_INDEX))
-        connection.execute(text("ANALYZE routine_runs"))
-    yield
-    with runtime.engine.begin() as connection:
-        connection.execute(text("DROP INDEX ix_routine_runs_failed"))
 
 
 def summary_statements(runtime: Runtime) -> list[tuple[str, Any]]:
@@ -133,7 +109,7 @@ def test_the_summary_counts_the_window_and_every_undecided_run(
 
 
 def test_no_statement_of_the_summary_reads_the_whole_history_of_runs(
-    api: Api, runtime: Runtime, history: World, failed_runs_index: None
+    api: Api, runtime: Runtime, history: World
 ) -> None:
     for _ in range(3):
         fire(api, history.routine)

@@ -85,6 +85,22 @@ def test_numbers_are_parsed_from_the_environment() -> None:
     assert settings.broker_heartbeat_timeout_ms == 5000
 
 
+def test_the_catch_up_grace_the_waiter_bound_and_proxy_hops_are_read_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.catch_up_grace_seconds, defaults.wait_max_waiters) == (60.0, 2)
+    assert defaults.proxy_hops == 0
+    settings = Settings.from_env(
+        {
+            "ROUTINES_CATCH_UP_GRACE_SECONDS": "90",
+            "ROUTINES_WAIT_MAX_WAITERS": "0",
+            "ROUTINES_PROXY_HOPS": "1",
+        }
+    )
+    assert settings.catch_up_grace_seconds == 90.0
+    assert settings.wait_max_waiters == 0
+    assert settings.proxy_hops == 1
+
+
 def test_empty_numbers_fall_back_to_their_defaults() -> None:
     settings = Settings.from_env({"ROUTINES_BODY_LIMIT": "", "ROUTINES_SWEEP_AFTER_SECONDS": ""})
     assert settings.body_limit == 1024 * 1024
