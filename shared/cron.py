@@ -1,20 +1,24 @@
 """Five-field cron: parse it, check a time zone, and find fire instants (API.md 4.1).
 
 Pure functions over aware datetimes; every instant returned is in UTC. Daylight saving
-follows standard cron: a job at a fixed local time (one minute and one hour) fires once
-per matching day, at the first instant after a spring-forward gap and at the first
-occurrence of a repeated hour; any other job fires at every real instant whose local
-wall-clock time matches, so it fires twice in a repeated hour and never in a gap.
+follows standard cron. A job at fixed local times (any job whose hour field is neither `*`
+nor a step) fires at each matching wall time once: at the first instant after a
+spring-forward gap that swallowed it, and at the first occurrence of a repeated hour. A
+job whose hour is `*` or a step fires at every real instant whose local wall-clock time
+matches, so twice in a repeated hour and never in a gap.
+
+Offsets and transitions are taken to be whole minutes, as they are everywhere since 1972.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from shared.errors import Unprocessable
@@ -23,6 +27,9 @@ from shared.errors import Unprocessable
 SEARCH_HORIZON = timedelta(days=366 * 9)
 #: Offsets are sampled this often to find DST transitions; no zone changes twice within it.
 _PROBE = timedelta(hours=6)
+#: No offset has ever changed by this much, so older transitions cannot have shown a later wall.
+_LARGEST_SHIFT = timedelta(days=2)
+_SECOND = timedelta(seconds=1)
 _MINUTE = timedelta(minutes=1)
 _DAY = timedelta(days=1)
 
@@ -40,7 +47,10 @@ _MACROS = {
 _UNSUPPORTED_MACROS = frozenset({"@reboot"})
 #: Quartz extensions: last day (L), nearest weekday (W), with an optional day number.
 _QUARTZ_DAY = re.compile(r"[0-9]*(LW|L|W)")
-_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*")
+#: The zone names of the pinned tzdata package: the IANA database, backward links such as
+#: US/Eastern and UTC included. Factory is IANA's placeholder for "zone not set", not a zone.
+_TZDATA = resources.files("tzdata")
+_ZONE_NAMES = frozenset(_TZDATA.joinpath("zones").read_text("utf-8").split()) - {"Factory"}
 _LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -78,13 +88,9 @@ class CronSpec:
     #: Day fields other than `*`; when both are, a day matching either one matches.
     dom_restricted: bool
     dow_restricted: bool
-    minute_fixed: bool
-    hour_fixed: bool
-
-    @property
-    def fixed_time(self) -> bool:
-        """A job at one local time of day, which gets the DST gap and fold rules."""
-        return self.minute_fixed and self.hour_fixed
+    #: Fixed local times, which get the DST gap and fold rules: the hour field is neither
+    #: `*` nor a step (`*/2`, `0-23/3`, `5/2`); the minute field does not matter.
+    fixed_time: bool
 
     @cached_property
     def _hour_list(self) -> tuple[int, ...]:
@@ -142,8 +148,7 @@ def parse_cron(expr: str) -> CronSpec:
         weekdays=weekdays,
         dom_restricted=fields[2] != "*",
         dow_restricted=fields[4] != "*",
-        minute_fixed=len(minutes) == 1,
-        hour_fixed=len(hours) == 1,
+        fixed_time="*" not in fields[1] and "/" not in fields[1],
     )
     if not _can_ever_match(spec):
         raise Unprocessable(f'Cron expression never matches: "{text}"')
@@ -184,7 +189,8 @@ def _parse_item(item: str, text: str, field: _Field) -> range:
         start = _parse_value(base, item, field)
         return range(start, (field.star_high if slash else start) + 1, step)
     first, _, last = base.partition("-")
-    start, end = _parse_value(first, item, field), _parse_value(last, item, field, is_end=True)
+    start = _parse_value(first, item, field)
+    end = _parse_value(last, item, field, sunday_as_seven=start > 0)
     if start > end:
         raise Unprocessable(
             f'Range start {start} is greater than end {end} in cron {field.name} field: "{item}"'
@@ -198,8 +204,9 @@ def _parse_step(text: str, item: str, field: _Field) -> int:
     return int(text)
 
 
-def _parse_value(token: str, item: str, field: _Field, *, is_end: bool = False) -> int:
-    """A number or a name; SUN ending a range means 7, so that FRI-SUN works."""
+def _parse_value(token: str, item: str, field: _Field, *, sunday_as_seven: bool = False) -> int:
+    """A number or a name. SUN ending a range that starts after Sunday means 7, so FRI-SUN
+    is Friday to Sunday, while SUN-SUN and 0-SUN are Sunday alone."""
     upper = token.upper()
     if token.isascii() and token.isdigit():
         digits = token.lstrip("0") or "0"
@@ -210,8 +217,9 @@ def _parse_value(token: str, item: str, field: _Field, *, is_end: bool = False) 
             )
         return int(digits)
     if upper in field.names:
-        value = field.names.index(upper) + field.first_name
-        return 7 if is_end and field.high == 7 and value == 0 else value
+        if sunday_as_seven and upper == "SUN":
+            return 7
+        return field.names.index(upper) + field.first_name
     if match := _QUARTZ_DAY.fullmatch(upper):
         raise Unprocessable(
             f'Unsupported token "{match.group(1)}" in cron {field.name} field: "{item}"'
@@ -228,15 +236,15 @@ def _can_ever_match(spec: CronSpec) -> bool:
     return any(day <= _LONGEST_MONTH[month - 1] for month in spec.months for day in spec.days)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=len(_ZONE_NAMES))
 def validate_timezone(name: str) -> ZoneInfo:
-    """The IANA zone called `name`; anything else, path-like names included, is a 422."""
-    if not isinstance(name, str) or len(name) > 255 or not _ZONE_NAME.fullmatch(name):
+    """The IANA zone called `name`, read from the tzdata package so that every host agrees
+    whatever its /usr/share/zoneinfo holds; any other name (localtime, posixrules,
+    right/UTC, paths) is a 422."""
+    if name not in _ZONE_NAMES:
         raise Unprocessable(f"Invalid timezone: {name}")
-    try:
-        return ZoneInfo(name)
-    except (ValueError, OSError, LookupError) as error:
-        raise Unprocessable(f"Invalid timezone: {name}") from error
+    with _TZDATA.joinpath("zoneinfo", *name.split("/")).open("rb") as data:
+        return ZoneInfo.from_file(data, key=name)
 
 
 def next_fire_after(expr: str | CronSpec, tz: str | ZoneInfo, after: datetime) -> datetime:
@@ -259,18 +267,13 @@ def ticks_between(
 
 
 def count_ticks(expr: str | CronSpec, tz: str | ZoneInfo, after: datetime, until: datetime) -> int:
-    """How many ticks (after, until] holds, without visiting each of them.
-
-    Fixed-time jobs have one tick a day, so they are walked; other jobs are counted a
-    whole day at a time, which keeps years of an every-minute job to milliseconds.
-    """
+    """How many ticks (after, until] holds, without visiting each of them: in each stretch
+    of one UTC offset, whole days are counted at once, which keeps years of an
+    every-minute job to milliseconds."""
     spec, zone = _resolve(expr, tz)
-    start, stop = _as_utc(after), _as_utc(until)
-    if spec.fixed_time:
-        return sum(1 for _ in _fixed_ticks(spec, zone, start, stop))
     return sum(
-        _count_walls(spec, begin + offset, end + offset)
-        for begin, end, offset in _constant_offsets(zone, *_minute_bounds(start, stop))
+        at_begin + _count_walls(spec, first, limit)
+        for _, _, at_begin, first, limit in _stretches(spec, zone, _as_utc(after), _as_utc(until))
     )
 
 
@@ -286,37 +289,52 @@ def _as_utc(instant: datetime) -> datetime:
 
 
 def _ticks(spec: CronSpec, zone: ZoneInfo, after: datetime, until: datetime) -> Iterator[datetime]:
-    if spec.fixed_time:
-        return _fixed_ticks(spec, zone, after, until)
-    return _elapsed_ticks(spec, zone, after, until)
-
-
-def _fixed_ticks(
-    spec: CronSpec, zone: ZoneInfo, after: datetime, until: datetime
-) -> Iterator[datetime]:
-    """One tick per matching local day, at that day's resolved wall time.
-
-    The walk starts at the wall time of `after`: an earlier wall time resolves to an
-    instant no later than `after`, even across a gap or a repeated hour.
-    """
-    start = _floor_minute(after.astimezone(zone))
-    for wall in _walls(spec, start, start + (until - after) + _DAY):
-        tick = _resolve_wall(wall, zone)
-        if tick > until:
-            return
-        if tick > after:
-            yield tick
-
-
-def _elapsed_ticks(
-    spec: CronSpec, zone: ZoneInfo, after: datetime, until: datetime
-) -> Iterator[datetime]:
-    """Every real minute whose local time matches: in each stretch of constant UTC
-    offset, local time is UTC shifted, so matching walls map to ticks one to one.
-    Walls are carried as UTC datetimes shifted by the offset, to avoid conversions."""
-    for begin, end, offset in _constant_offsets(zone, *_minute_bounds(after, until)):
-        for wall in _walls(spec, begin + offset, end + offset):
+    for begin, offset, at_begin, first, limit in _stretches(spec, zone, after, until):
+        if at_begin:
+            yield begin
+        for wall in _walls(spec, first, limit):
             yield wall - offset
+
+
+def _stretches(
+    spec: CronSpec, zone: ZoneInfo, after: datetime, until: datetime
+) -> Iterator[tuple[datetime, timedelta, bool, datetime, datetime]]:
+    """Split (after, until] into stretches of one UTC offset, and say which walls fire in
+    each: (begin, offset, at_begin, first, limit).
+
+    Within a stretch local time is UTC shifted by the offset, so the walls [first, limit)
+    fire at wall - offset, one to one; walls are carried as UTC datetimes shifted by the
+    offset, to avoid conversions. An elapsed job fires at every wall a stretch shows. A
+    fixed-time job fires at a wall the first time the clock reaches or passes it: walls
+    the clock has already shown (a repeated hour) are left out, and if a spring-forward
+    gap jumped over matching walls, at_begin says they fire once, at `begin`.
+    """
+    start, stop = _minute_bounds(after, until)
+    # For a fixed-time job, the latest wall the clock has shown; None: the one at `start`.
+    reached = _wall_reached(zone, start) if spec.fixed_time else None
+    for begin, end, offset in _constant_offsets(zone, start, stop):
+        first, limit, at_begin = begin + offset, end + offset, False
+        if spec.fixed_time:
+            reached = first if reached is None else reached
+            if reached < first:  # a gap: its walls and `first` itself all fire at `begin`
+                at_begin = next(_walls(spec, reached, first + _MINUTE), None) is not None
+                first += _MINUTE
+            else:  # walls before `reached` were shown already (a repeated hour's first pass)
+                first = reached
+            reached = max(reached, limit)
+        yield begin, offset, at_begin, first, limit
+
+
+def _wall_reached(zone: ZoneInfo, instant: datetime) -> datetime | None:
+    """The latest wall time the clock showed before `instant` (as a shifted UTC datetime),
+    if an offset change in the last two days can make it other than the wall time at
+    `instant`: a change at `instant` itself, or a repeated hour in its second pass.
+    None otherwise, which is the common case and costs no conversion."""
+    changes = (*_transitions(zone, instant.year - 1), *_transitions(zone, instant.year))
+    recent = [change for change in changes if instant - _LARGEST_SHIFT < change <= instant]
+    if not recent:
+        return None
+    return max(moment + _offset(zone, moment - _SECOND) for moment in (*recent, instant))
 
 
 def _minute_bounds(after: datetime, until: datetime) -> tuple[datetime, datetime]:
@@ -366,17 +384,6 @@ def _next_day_in_months(spec: CronSpec, day: date) -> date:
     return following
 
 
-def _resolve_wall(wall: datetime, zone: ZoneInfo) -> datetime:
-    """The first instant showing `wall` (fold=0), or the end of the gap that swallowed it.
-
-    Same-zone comparison ignores fold, so `==` asks whether the wall time exists.
-    """
-    first = wall.astimezone(UTC)
-    if first.astimezone(zone) == wall:
-        return first
-    return _first_change(zone, wall.replace(fold=1).astimezone(UTC), first)
-
-
 def _constant_offsets(
     zone: ZoneInfo, start: datetime, stop: datetime
 ) -> Iterator[tuple[datetime, datetime, timedelta]]:
@@ -390,11 +397,15 @@ def _constant_offsets(
 
 def _next_boundary(zone: ZoneInfo, instant: datetime) -> datetime:
     """The next transition after `instant`, or a new year at most two years on."""
-    for year in (instant.year, instant.year + 1):
-        for change in _transitions(zone, year):
-            if change > instant:
-                return change
-    return datetime(instant.year + 2, 1, 1, tzinfo=UTC)
+    boundaries = _boundaries(zone, instant.year)
+    return boundaries[bisect_right(boundaries, instant)]
+
+
+@lru_cache(maxsize=4096)
+def _boundaries(zone: ZoneInfo, year: int) -> tuple[datetime, ...]:
+    """The transitions of `year` and the next, then 1 January of the year after."""
+    following = datetime(year + 2, 1, 1, tzinfo=UTC)
+    return (*_transitions(zone, year), *_transitions(zone, year + 1), following)
 
 
 @lru_cache(maxsize=4096)
@@ -433,4 +444,4 @@ def _floor_day(instant: datetime) -> datetime:
 
 
 def _floor_minute(instant: datetime) -> datetime:
-    return instant.replace(second=0, microsecond=0, fold=0)
+    return instant - timedelta(seconds=instant.second, microseconds=instant.microsecond)

@@ -98,8 +98,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 
 @contextmanager
 def routine_locked(engine: Engine, routine_id: str) -> Iterator[None]:
-    """The routine's row locked the way that blocks a decision (FOR UPDATE) but not a
-    fire (whose foreign key takes FOR KEY SHARE)."""
+    """The routine's row locked the way that blocks a decision (FOR NO KEY UPDATE) but not
+    a fire (whose foreign key takes FOR KEY SHARE)."""
     with engine.connect() as connection:
         connection.execute(
             text("SELECT 1 FROM routines WHERE id = :id FOR NO KEY UPDATE"), {"id": routine_id}
@@ -113,7 +113,7 @@ def routine_locked(engine: Engine, routine_id: str) -> Iterator[None]:
 def a_decision_waits_for_the_lock(engine: Engine) -> bool:
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND query LIKE '%FOR UPDATE%' AND pid <> pg_backend_pid()"
+        "AND query LIKE '%FOR%UPDATE%' AND pid <> pg_backend_pid()"
     )
     with engine.connect() as connection:
         return bool(connection.execute(query).scalar_one())

@@ -166,6 +166,37 @@ def test_a_dst_gap_day_in_new_york_keeps_its_tick_at_the_end_of_the_gap() -> Non
     assert skipped == TickPlan(fire=(), missed=3, next_run_at=utc(2026, 3, 10, 6, 30))
 
 
+def test_two_wall_times_in_a_dst_gap_are_one_tick_at_its_end_when_caught_up() -> None:
+    # 02:00 and 02:30 do not exist on 8 March 2026 in New York: both are 03:00 EDT, once.
+    due, now = utc(2026, 3, 7, 7), utc(2026, 3, 9, 12)
+    result = plan("0,30 2 * * *", due, now, ENQUEUE_MISSED_WITH_CAP, tz="America/New_York")
+    assert result == TickPlan(
+        fire=(
+            *(utc(2026, 3, 7, 7), utc(2026, 3, 7, 7, 30)),
+            utc(2026, 3, 8, 7),
+            *(utc(2026, 3, 9, 6), utc(2026, 3, 9, 6, 30)),
+        ),
+        missed=0,
+        next_run_at=utc(2026, 3, 10, 6),
+    )
+    skipped = plan("0,30 2 * * *", due, now, SKIP_MISSED, tz="America/New_York")
+    assert skipped == TickPlan(fire=(), missed=5, next_run_at=utc(2026, 3, 10, 6))
+
+
+def test_a_fall_back_outage_fires_a_list_of_hours_at_the_first_0130_only() -> None:
+    due, now = utc(2026, 10, 31, 17, 30), utc(2026, 11, 2, 12)
+    result = plan("30 1,13 * * *", due, now, ENQUEUE_MISSED_WITH_CAP, tz="America/New_York")
+    assert result == TickPlan(
+        fire=(
+            utc(2026, 10, 31, 17, 30),
+            *(utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 18, 30)),
+            utc(2026, 11, 2, 6, 30),
+        ),
+        missed=0,
+        next_run_at=utc(2026, 11, 2, 18, 30),
+    )
+
+
 def test_a_fall_back_outage_replays_both_real_hours_of_an_hourly_job() -> None:
     due, now = utc(2026, 10, 24, 23), utc(2026, 10, 25, 3, 30)
     result = plan("0 * * * *", due, now, ENQUEUE_MISSED_WITH_CAP, tz="Europe/Amsterdam")
@@ -194,7 +225,18 @@ def test_an_unknown_policy_is_a_programming_error() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    expr=st.sampled_from(["* * * * *", "*/7 * * * *", "0 * * * *", "30 2 * * *", "0 9 * * 1-5"]),
+    expr=st.sampled_from(
+        [
+            "* * * * *",
+            "*/7 * * * *",
+            "0 * * * *",
+            "30 2 * * *",
+            "0 9 * * 1-5",
+            "0,30 2 * * *",
+            "30 1-2 * * *",
+            "*/20 1,2 * * *",
+        ]
+    ),
     tz=st.sampled_from(["UTC", "America/New_York", "Australia/Lord_Howe"]),
     policy=st.sampled_from(POLICIES),
     start=st.datetimes(

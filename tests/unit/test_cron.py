@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,6 +99,24 @@ def test_seven_is_sunday_like_zero() -> None:
 
 def test_a_range_ending_on_sunday_by_name_wraps_to_seven() -> None:
     assert parse_cron("0 9 * * FRI-SUN").weekdays == {5, 6, 0}
+    assert parse_cron("0 9 * * SAT-SUN").weekdays == {6, 0}
+
+
+def test_monday_to_sunday_by_name_is_every_day() -> None:
+    assert parse_cron("0 9 * * MON-SUN").weekdays == ALL_WEEKDAYS
+    assert parse_cron("0 9 * * 1-SUN").weekdays == ALL_WEEKDAYS
+
+
+@pytest.mark.parametrize("field", ["SUN-SUN", "sun-Sun", "0-SUN", "SUN-0", "SUN-SUN/2"])
+def test_a_range_from_sunday_to_sunday_is_sunday_only(field: str) -> None:
+    assert parse_cron(f"0 9 * * {field}").weekdays == {0}
+
+
+def test_a_sunday_to_sunday_job_fires_on_sundays_only() -> None:
+    monday = utc(2026, 5, 4)
+    expected = [utc(2026, 5, 10, 9), utc(2026, 5, 17, 9)]
+    assert fires("0 9 * * SUN-SUN", "UTC", monday, 2) == expected
+    assert fires("0 9 * * 0-SUN", "UTC", monday, 2) == expected
 
 
 def test_weekday_step_from_a_start_does_not_list_sunday_twice() -> None:
@@ -138,13 +159,23 @@ def test_surrounding_and_repeated_whitespace_is_ignored() -> None:
     [
         ("30 9 * * *", True),
         ("0 0 1 1 *", True),
+        ("*/15 9 * * *", True),
+        ("* 9 * * *", True),
+        ("0 9-17 * * *", True),
+        ("0 9,21 * * *", True),
+        ("0,30 2 * * *", True),
+        ("0 0-23 * * *", True),
+        ("@daily", True),
         ("0 * * * *", False),
-        ("*/15 9 * * *", False),
-        ("0 9-17 * * *", False),
-        ("0 9,21 * * *", False),
+        ("* * * * *", False),
+        ("0 */2 * * *", False),
+        ("0 0-23/3 * * *", False),
+        ("0 5/2 * * *", False),
+        ("0 1,*/6 * * *", False),
+        ("@hourly", False),
     ],
 )
-def test_only_a_single_minute_and_hour_make_a_fixed_time_job(expr: str, fixed: bool) -> None:
+def test_a_job_is_fixed_time_unless_its_hour_is_a_star_or_a_step(expr: str, fixed: bool) -> None:
     assert parse_cron(expr).fixed_time is fixed
 
 
@@ -223,12 +254,52 @@ def test_leap_day_job_survives_the_eight_year_gap_around_2100() -> None:
 
 
 def test_a_known_zone_is_returned_as_zoneinfo() -> None:
-    assert validate_timezone("Asia/Kolkata") == ZoneInfo("Asia/Kolkata")
+    zone = validate_timezone("Asia/Kolkata")
+    assert isinstance(zone, ZoneInfo)
+    assert zone.key == "Asia/Kolkata"
+    assert utc(2026, 5, 4).astimezone(zone).utcoffset() == timedelta(hours=5, minutes=30)
+    assert validate_timezone("Asia/Kolkata") is zone
+
+
+@pytest.mark.parametrize(
+    "name", ["UTC", "Etc/UTC", "US/Eastern", "Europe/Amsterdam", "Australia/Lord_Howe"]
+)
+def test_iana_zone_names_and_their_backward_links_are_accepted(name: str) -> None:
+    assert validate_timezone(name).key == name
+
+
+def test_a_zone_is_read_from_the_tzdata_package_not_the_hosts_zoneinfo_directory(
+    tmp_path: Path,
+) -> None:
+    """A host whose zoneinfo says New York is UTC does not change New York for us."""
+    (tmp_path / "America").mkdir()
+    (tmp_path / "America" / "New_York").write_bytes(
+        resources.files("tzdata").joinpath("zoneinfo", "UTC").read_bytes()
+    )
+    january = utc(2026, 1, 15, 12)
+    validate_timezone.cache_clear()
+    zoneinfo.reset_tzpath(to=[str(tmp_path)])
+    ZoneInfo.clear_cache()
+    try:
+        assert january.astimezone(ZoneInfo("America/New_York")).utcoffset() == timedelta(0)
+        zone = validate_timezone("America/New_York")
+        assert january.astimezone(zone).utcoffset() == timedelta(hours=-5)
+    finally:
+        zoneinfo.reset_tzpath()
+        ZoneInfo.clear_cache()
+        validate_timezone.cache_clear()
 
 
 @pytest.mark.parametrize(
     "name",
     [
+        "localtime",
+        "posixrules",
+        "Factory",
+        "right/UTC",
+        "posix/UTC",
+        "posix/America/New_York",
+        "us/eastern",
         "Mars/Olympus",
         "",
         "../etc/passwd",
