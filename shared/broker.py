@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 import dramatiq
 import redis
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 DISPATCH_QUEUE = "runs"
 DISPATCH_ACTOR = "dispatch_run"
+#: One message for many runs: workers decide them together (see workers/actors.py).
+DISPATCH_MANY_ACTOR = "dispatch_runs"
 SCHEDULE_QUEUE = "schedules"
 FIRE_SCHEDULE_ACTOR = "fire_schedule"
 QUEUES = (DISPATCH_QUEUE, SCHEDULE_QUEUE)
@@ -41,6 +44,9 @@ MAX_RETRIES = 20
 #: after the run is committed; waiting longer gains nothing, since the sweep enqueues
 #: any run whose message did not make it. dramatiq polls, it never blocks on Redis.
 SOCKET_TIMEOUT_SECONDS = 1.0
+#: Most run ids one dispatch message carries: big enough that a page of schedule ticks
+#: is a handful of messages, small enough that one message is a short transaction.
+DISPATCH_BATCH = 200
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
@@ -87,11 +93,21 @@ class Enqueuer:
     def dispatch_run(self, run_id: uuid.UUID, *, request_id: str | None = None) -> bool:
         return self._send(DISPATCH_QUEUE, DISPATCH_ACTOR, (str(run_id),), request_id)
 
+    def dispatch_runs(self, run_ids: Sequence[uuid.UUID], *, request_id: str | None = None) -> bool:
+        """Messages of up to DISPATCH_BATCH runs each; True only if every one was sent."""
+        sent = True
+        for start in range(0, len(run_ids), DISPATCH_BATCH):
+            chunk = [str(run_id) for run_id in run_ids[start : start + DISPATCH_BATCH]]
+            sent = self._send(DISPATCH_QUEUE, DISPATCH_MANY_ACTOR, (chunk,), request_id) and sent
+        return sent
+
     def fire_schedule(self, trigger_id: uuid.UUID, due_at_iso: str) -> bool:
         args = (str(trigger_id), due_at_iso)
         return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULE_ACTOR, args, None)
 
-    def _send(self, queue: str, actor: str, args: tuple[str, ...], request_id: str | None) -> bool:
+    def _send(
+        self, queue: str, actor: str, args: tuple[object, ...], request_id: str | None
+    ) -> bool:
         if not self.breaker.allows():
             return False
         kwargs = {"request_id": request_id} if request_id else {}

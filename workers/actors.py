@@ -11,7 +11,13 @@ import dramatiq
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from shared.broker import DISPATCH_ACTOR, DISPATCH_QUEUE, FIRE_SCHEDULE_ACTOR, SCHEDULE_QUEUE
+from shared.broker import (
+    DISPATCH_ACTOR,
+    DISPATCH_MANY_ACTOR,
+    DISPATCH_QUEUE,
+    FIRE_SCHEDULE_ACTOR,
+    SCHEDULE_QUEUE,
+)
 from shared.db import transaction
 from shared.metrics import (
     DISPATCH_ERRORS,
@@ -84,6 +90,10 @@ def register(runtime: Runtime) -> None:
         context = {"run_id": run_id, "request_id": request_id}
         log.info("run decided", extra={**context, "outcome": decision.outcome.value})
 
+    def dispatch_runs_actor(run_ids: list[str], request_id: str | None = None) -> None:
+        for run_id in run_ids:
+            dispatch_run_actor(run_id, request_id)
+
     def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
         fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))
         if fired.run_ids or fired.missed:
@@ -95,6 +105,9 @@ def register(runtime: Runtime) -> None:
     broker = runtime.broker
     dramatiq.actor(actor_name=DISPATCH_ACTOR, queue_name=DISPATCH_QUEUE, broker=broker)(
         dispatch_run_actor
+    )
+    dramatiq.actor(actor_name=DISPATCH_MANY_ACTOR, queue_name=DISPATCH_QUEUE, broker=broker)(
+        dispatch_runs_actor
     )
     dramatiq.actor(actor_name=FIRE_SCHEDULE_ACTOR, queue_name=SCHEDULE_QUEUE, broker=broker)(
         fire_schedule_actor
