@@ -13,6 +13,21 @@ transaction that needs several takes them downwards, never upwards):
 A run's status changes only under its routine's lock (deciding, failing, following its
 issue), so runs need no lock of their own and have no place in the order.
 
+Deciding a batch of runs (shared.services.dispatch) takes each step once, for the whole
+batch, with one statement that sorts before it locks:
+
+1. the routines of the batch's runs (``lock_routines``); only then are their
+   ``received`` runs read, since nobody else can change those any more;
+2. the triggers of those runs (``lock_triggers``);
+4. the companies that get new issues: one ``UPDATE`` bumps every counter by its count
+   (``companies.allocate_issue_numbers``); with more than one company they are first
+   locked in ascending id order (``lock_companies``), so that two batches naming the
+   same companies queue instead of deadlocking.
+
+Two batches may name overlapping routines, triggers or companies in any order; sorted
+within each step and taking the steps downwards, neither ever waits for a row while
+holding one the other needs first.
+
 Recording ticks locks triggers only and inserts runs; it never waits on a routine.
 
 Why ``FOR NO KEY UPDATE`` and never ``FOR UPDATE`` on a row that foreign keys point at:
@@ -30,11 +45,13 @@ front (``BEGIN IMMEDIATE``, see ``shared.db``), which serializes writers instead
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import Session
 
-from shared.models import Routine, RoutineTrigger
+from shared.models import Company, Routine, RoutineTrigger
 
 #: `with_for_update` arguments for FOR NO KEY UPDATE.
 NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
@@ -55,3 +72,48 @@ def lock_routine(session: Session, routine_id: uuid.UUID) -> Routine | None:
 def lock_trigger(session: Session, trigger_id: uuid.UUID) -> RoutineTrigger | None:
     """Step 2 of the order; None if the trigger was deleted (even while we waited)."""
     return lock_row(session, RoutineTrigger, trigger_id)
+
+
+def lock_routines(
+    session: Session, routine_ids: Collection[uuid.UUID], columns: Sequence[ColumnElement[Any]]
+) -> Sequence[Row[Any]]:
+    """Step 1 for a batch: these routines (those that still exist), locked by one statement
+    in ascending id order (PostgreSQL locks rows as the sort hands them over), so two
+    batches that share routines queue behind each other instead of deadlocking."""
+    if not routine_ids:
+        return []
+    query = (
+        select(*columns)
+        .where(Routine.id.in_(routine_ids))
+        .order_by(Routine.id)
+        .with_for_update(key_share=True)
+    )
+    return session.execute(query).all()
+
+
+def lock_triggers(
+    session: Session, trigger_ids: Collection[uuid.UUID], columns: Sequence[ColumnElement[Any]]
+) -> Sequence[Row[Any]]:
+    """Step 2 for a batch: these triggers (those that still exist), one statement, ascending
+    id order."""
+    if not trigger_ids:
+        return []
+    query = (
+        select(*columns)
+        .where(RoutineTrigger.id.in_(trigger_ids))
+        .order_by(RoutineTrigger.id)
+        .with_for_update(key_share=True)
+    )
+    return session.execute(query).all()
+
+
+def lock_companies(session: Session, company_ids: Sequence[uuid.UUID]) -> None:
+    """Step 4 for several companies at once: their rows in ascending id order, just
+    before their issue counters are bumped together."""
+    query = (
+        select(Company.id)
+        .where(Company.id.in_(company_ids))
+        .order_by(Company.id)
+        .with_for_update(key_share=True)
+    )
+    session.execute(query).all()

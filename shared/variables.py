@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol
 
 from shared.errors import Invalid, Unprocessable
-from shared.models import RoutineRun
 from shared.templates import placeholders
 from shared.timefmt import iso
 
@@ -105,7 +104,18 @@ def coerce(definition: Definition, raw: Any) -> Any:
     return value
 
 
-def builtins(run: RoutineRun) -> dict[str, str]:
+class Firing(Protocol):
+    """What rendering reads of a run: a stored `RoutineRun` or a batch's row of one."""
+
+    @property
+    def triggered_at(self) -> datetime: ...
+    @property
+    def scheduled_for(self) -> datetime | None: ...
+    @property
+    def variables(self) -> dict[str, Any] | None: ...
+
+
+def builtins(run: Firing) -> dict[str, str]:
     """Never stored: derived from the run when the issue is rendered."""
     fired = run.triggered_at
     return {
@@ -115,7 +125,7 @@ def builtins(run: RoutineRun) -> dict[str, str]:
     }
 
 
-def render_values(run: RoutineRun) -> dict[str, Any]:
+def render_values(run: Firing) -> dict[str, Any]:
     return {**(run.variables or {}), **builtins(run)}
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from shared.access import require_admin, visible_company_ids
 from shared.auth import Principal
 from shared.errors import Invalid
+from shared.locks import lock_companies
 from shared.models import Company
 from shared.paging import Page, PageRequest, asc, order
 
@@ -56,6 +58,27 @@ def next_issue_number(session: Session, company_id: uuid.UUID) -> tuple[int, str
         .returning(Company.issue_counter, Company.issue_prefix)
     ).one()
     return row.issue_counter, f"{row.issue_prefix}-{row.issue_counter}"
+
+
+def allocate_issue_numbers(
+    session: Session, counts: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, tuple[int, str]]:
+    """`counts[c]` consecutive numbers for each company `c` in one UPDATE (step 4 of
+    shared.locks): the first of them and the company's prefix. Several companies are
+    locked in ascending id order first, so two batches never wait on each other crosswise."""
+    if not counts:
+        return {}
+    if len(counts) > 1:
+        lock_companies(session, sorted(counts))
+    bump = case(dict(counts), value=Company.id)
+    rows = session.execute(
+        update(Company)
+        .where(Company.id.in_(list(counts)))
+        .values(issue_counter=Company.issue_counter + bump)
+        .returning(Company.id, Company.issue_counter, Company.issue_prefix),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return {row.id: (row.issue_counter - counts[row.id] + 1, row.issue_prefix) for row in rows}
 
 
 def _clean(source: str) -> str:

@@ -164,8 +164,12 @@ def follow_issue_status(session: Session, issue: Issue, *, now: datetime) -> Non
 
 
 def _stamp_status(issue: Issue, now: datetime) -> None:
-    issue.completed_at = now if issue.status == "done" else None
-    issue.cancelled_at = now if issue.status == "cancelled" else None
+    issue.completed_at, issue.cancelled_at = status_stamps(issue.status, now)
+
+
+def status_stamps(status: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """`completed_at` and `cancelled_at` of an issue that is now in `status`."""
+    return (now if status == "done" else None, now if status == "cancelled" else None)
 
 
 _PATCHABLE = {
