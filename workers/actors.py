@@ -8,8 +8,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import dramatiq
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.broker import (
     DISPATCH_ACTOR,
@@ -19,41 +17,14 @@ from shared.broker import (
     SCHEDULE_QUEUE,
 )
 from shared.db import transaction
-from shared.metrics import (
-    DISPATCH_ERRORS,
-    FIRE_TO_DECISION,
-    MISSED_TICKS,
-    RUNS_DECIDED,
-    SCHEDULE_LAG,
-)
+from shared.metrics import MISSED_TICKS, SCHEDULE_LAG
 from shared.runtime import Runtime
-from shared.services.dispatch import Decision, Outcome, dispatch_run, fail_run
 from shared.services.schedules import Fired, fire_schedule
+from workers.deciding import TRANSIENT, decide, decide_many, summary
+
+__all__ = ["TRANSIENT", "decide", "fire_tick", "register"]
 
 log = logging.getLogger(__name__)
-
-#: Errors that mean "try again later" (the database is away), not "this run is broken".
-TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
-
-
-def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
-    """Decide one run; an unexpected error fails the run with its reason instead of
-    retrying forever, while a transient one is raised so that the broker retries."""
-    try:
-        with transaction(runtime.sessions) as session:
-            decision = dispatch_run(session, run_id=run_id, now=runtime.clock.now())
-    except TRANSIENT:
-        DISPATCH_ERRORS.labels("transient").inc()
-        raise
-    except Exception as error:
-        DISPATCH_ERRORS.labels("unexpected").inc()
-        log.exception("dispatch failed", extra={"run_id": str(run_id)})
-        with transaction(runtime.sessions) as session:
-            reason = f"Dispatch failed: {type(error).__name__}: {error}"[:1000]
-            decision = fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
-    runtime.decisions.announce([run_id])
-    _observe(decision, runtime.clock.now())
-    return decision
 
 
 def fire_tick(runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime) -> Fired:
@@ -73,26 +44,19 @@ def fire_tick(runtime: Runtime, trigger_id: uuid.UUID, due_at: datetime) -> Fire
     return fired
 
 
-def _observe(decision: Decision, now: datetime) -> None:
-    if decision.outcome in (Outcome.ALREADY_DECIDED, Outcome.MISSING):
-        return
-    source = decision.source or "unknown"
-    RUNS_DECIDED.labels(decision.outcome.value, source).inc()
-    if decision.recorded_at is not None:
-        FIRE_TO_DECISION.labels(source).observe((now - decision.recorded_at).total_seconds())
-
-
 def register(runtime: Runtime) -> None:
     """Declare the actors on `runtime.broker`."""
 
     def dispatch_run_actor(run_id: str, request_id: str | None = None) -> None:
-        decision = decide(runtime, uuid.UUID(run_id))
+        wanted = uuid.UUID(run_id)
+        decisions = decide_many(runtime, [wanted])
+        own = next((d.outcome.value for d in decisions if d.run_id == wanted), "requeued")
         context = {"run_id": run_id, "request_id": request_id}
-        log.info("run decided", extra={**context, "outcome": decision.outcome.value})
+        log.info("run decided", extra={**context, "outcome": own})
 
     def dispatch_runs_actor(run_ids: list[str], request_id: str | None = None) -> None:
-        for run_id in run_ids:
-            dispatch_run_actor(run_id, request_id)
+        decisions = decide_many(runtime, [uuid.UUID(run_id) for run_id in run_ids])
+        log.info("runs decided", extra={"request_id": request_id, "outcome": summary(decisions)})
 
     def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
         fired = fire_tick(runtime, uuid.UUID(trigger_id), datetime.fromisoformat(due_at))

@@ -1,0 +1,105 @@
+"""Deciding runs in a worker: one transaction per batch, errors sorted into "retry the
+message later" and "fail the run that is broken", then announcements and metrics for
+every decision, whichever message's transaction made it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from shared.db import transaction
+from shared.metrics import DISPATCH_ERRORS, FIRE_TO_DECISION, RUNS_DECIDED
+from shared.runtime import Runtime
+from shared.services.dispatch import Decision, Outcome, decide_runs, dispatch_run, fail_run
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "try again later" (the database is away), not "this run is broken".
+TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
+#: Transactions one message may take when a backlog older than its runs fills the
+#: take-along limit; its runs still undecided after that go back to the queue.
+MAX_ROUNDS = 4
+
+
+def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
+    """Decide exactly this run (no take-along); an unexpected error fails the run with its
+    reason instead of retrying forever, while a transient one is raised so that the broker
+    retries."""
+    decision = _alone(runtime, run_id)
+    _settle(runtime, [decision])
+    return decision
+
+
+def decide_many(runtime: Runtime, run_ids: Sequence[uuid.UUID]) -> list[Decision]:
+    """Decide a message's runs together with the other `received` runs of their routines.
+    An unexpected error must not fail a whole batch for one broken run: the message's runs
+    are then retried one by one, and only a run that fails alone is failed."""
+    decisions: list[Decision] = []
+    pending = list(dict.fromkeys(run_ids))
+    try:
+        for _ in range(MAX_ROUNDS):
+            with transaction(runtime.sessions) as session:
+                batch = decide_runs(session, run_ids=pending, now=runtime.clock.now())
+            decisions += batch.decisions
+            pending = batch.leftover
+            if not pending:
+                break
+        else:
+            runtime.enqueuer.dispatch_runs(pending)
+    except TRANSIENT:
+        DISPATCH_ERRORS.labels("transient").inc()
+        raise
+    except Exception:
+        DISPATCH_ERRORS.labels("unexpected").inc()
+        log.exception("batch dispatch failed; deciding its runs one by one")
+        for run_id in pending:
+            decisions.append(_alone(runtime, run_id))
+    finally:
+        _settle(runtime, decisions)
+    return decisions
+
+
+def summary(decisions: Iterable[Decision]) -> str:
+    """For the one log line of a batch: `coalesced=199 issue_created=1`."""
+    counts = Counter(decision.outcome.value for decision in decisions)
+    return " ".join(f"{outcome}={count}" for outcome, count in sorted(counts.items()))
+
+
+def _alone(runtime: Runtime, run_id: uuid.UUID) -> Decision:
+    try:
+        with transaction(runtime.sessions) as session:
+            return dispatch_run(session, run_id=run_id, now=runtime.clock.now())
+    except TRANSIENT:
+        DISPATCH_ERRORS.labels("transient").inc()
+        raise
+    except Exception as error:
+        DISPATCH_ERRORS.labels("unexpected").inc()
+        log.exception("dispatch failed", extra={"run_id": str(run_id)})
+        with transaction(runtime.sessions) as session:
+            reason = f"Dispatch failed: {type(error).__name__}: {error}"[:1000]
+            return fail_run(session, run_id=run_id, reason=reason, now=runtime.clock.now())
+
+
+def _settle(runtime: Runtime, decisions: list[Decision]) -> None:
+    """After commit: wake the waiters of every run looked at, count every run decided."""
+    if not decisions:
+        return
+    runtime.decisions.announce([decision.run_id for decision in decisions])
+    now = runtime.clock.now()
+    for decision in decisions:
+        _observe(decision, now)
+
+
+def _observe(decision: Decision, now: datetime) -> None:
+    if decision.outcome in (Outcome.ALREADY_DECIDED, Outcome.MISSING):
+        return
+    source = decision.source or "unknown"
+    RUNS_DECIDED.labels(decision.outcome.value, source).inc()
+    if decision.recorded_at is not None:
+        FIRE_TO_DECISION.labels(source).observe((now - decision.recorded_at).total_seconds())
