@@ -48,11 +48,10 @@ def register(runtime: Runtime) -> None:
     """Declare the actors on `runtime.broker`."""
 
     def dispatch_run_actor(run_id: str, request_id: str | None = None) -> None:
-        wanted = uuid.UUID(run_id)
-        decisions = decide_many(runtime, [wanted])
-        own = next((d.outcome.value for d in decisions if d.run_id == wanted), "requeued")
+        # One run per message, as before batches: see `decide` for why no take-along.
+        decision = decide(runtime, uuid.UUID(run_id))
         context = {"run_id": run_id, "request_id": request_id}
-        log.info("run decided", extra={**context, "outcome": own})
+        log.info("run decided", extra={**context, "outcome": decision.outcome.value})
 
     def dispatch_runs_actor(run_ids: list[str], request_id: str | None = None) -> None:
         decisions = decide_many(runtime, [uuid.UUID(run_id) for run_id in run_ids])

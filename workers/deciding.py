@@ -28,9 +28,11 @@ MAX_ROUNDS = 4
 
 
 def decide(runtime: Runtime, run_id: uuid.UUID) -> Decision:
-    """Decide exactly this run (no take-along); an unexpected error fails the run with its
-    reason instead of retrying forever, while a transient one is raised so that the broker
-    retries."""
+    """Decide exactly this run, for a `dispatch_run` message: one message, one decision,
+    so that a queued message still means an undecided run (queue depths on /ops, runs
+    handed back at shutdown) and a caller gets its own run's outcome. Taking along is for
+    `dispatch_runs` messages. An unexpected error fails the run with its reason instead of
+    retrying forever, while a transient one is raised so that the broker retries."""
     decision = _alone(runtime, run_id)
     _settle(runtime, [decision])
     return decision

@@ -119,13 +119,12 @@ def _read_runs(
     without, only the message's runs."""
     if not routine_ids:
         return []
-    query = select(*_columns(RoutineRun, RunState))
+    # Only runs of routines this transaction holds: a routine deleted meanwhile took its
+    # runs with it, and no other routine's run may be decided without its lock.
+    query = select(*_columns(RoutineRun, RunState)).where(RoutineRun.routine_id.in_(routine_ids))
     if since is not None:
         taken = (RoutineRun.status == "received") & (RoutineRun.created_at >= since)
-        query = query.where(
-            RoutineRun.routine_id.in_(routine_ids), taken | RoutineRun.id.in_(run_ids)
-        )
-        query = query.limit(limit)
+        query = query.where(taken | RoutineRun.id.in_(run_ids)).limit(limit)
     else:
         query = query.where(RoutineRun.id.in_(run_ids))
     query = query.order_by(RoutineRun.created_at, RoutineRun.id)

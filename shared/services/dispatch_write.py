@@ -50,7 +50,7 @@ class Changes:
         trigger: TriggerState | None,
         verdict: Verdict,
     ) -> None:
-        """The fields a decision sets, as `dispatch._finish` always did, one run at a time."""
+        """The fields one decision sets (API.md section 6: run, routine, trigger)."""
         now, issue = self.now, verdict.issue
         final = verdict.outcome is not Outcome.ISSUE_CREATED
         self.runs.append(
