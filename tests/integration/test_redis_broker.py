@@ -41,7 +41,7 @@ def redis_runtime(pg_url: str) -> Iterator[Runtime]:
     register(built)
     yield built
     built.broker.close()
-    built.engine.dispose()
+    built.close()
     delete_namespace(namespace)
 
 
@@ -103,7 +103,7 @@ def test_enqueue_failure_keeps_the_202_and_the_run(pg_url: str) -> None:
         stored = session.get(RoutineRun, uuid.UUID(response.body["id"]))
         assert stored is not None
         assert stored.status == "received"
-    runtime.engine.dispose()
+    runtime.close()
 
 
 def _with_clock(runtime: Runtime, clock: FixedClock) -> Runtime:

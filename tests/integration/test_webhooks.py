@@ -300,11 +300,11 @@ def test_a_delivery_that_failed_on_the_database_is_accepted_when_retried(
         if statement.startswith("INSERT INTO routine_runs") and failures:
             raise failures.pop()
 
-    event.listen(runtime.engine, "before_cursor_execute", database_goes_away)
+    event.listen(runtime.autocommit, "before_cursor_execute", database_goes_away)
     try:
         refused = hook.fire(body, **signed)
     finally:
-        event.remove(runtime.engine, "before_cursor_execute", database_goes_away)
+        event.remove(runtime.autocommit, "before_cursor_execute", database_goes_away)
     assert (refused.status, refused.error) == (503, "Database unavailable")
     assert hook.fire(body, **signed).status == 202
     with runtime.sessions() as session:

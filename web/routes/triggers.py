@@ -66,7 +66,7 @@ def fire_public(public_id: str) -> Any:
         at=at.timestamp(),
     )
     body = raw_body()
-    with single_statements(runtime().engine) as connection:
+    with single_statements(runtime().autocommit) as connection:
         accepted = fire_webhook(
             connection, public_id=public_id, headers=lower_case(request.headers), body=body,
             content_type=request.mimetype or "", box=runtime().box, budget=budget, now=at,
