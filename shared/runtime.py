@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.broker import Enqueuer, build_broker
 from shared.clock import Clock, SystemClock
 from shared.db import autocommit_engine, make_engine, make_sessions
+from shared.dispatch_batch import DispatchBatcher
 from shared.errors import Unavailable
 from shared.ratelimit import Counter, MemoryCounter, RedisCounter
 from shared.secrets_box import SecretBox
@@ -39,6 +40,13 @@ class Runtime:
         self.engine.dispose()
         if self.autocommit is not self.engine:
             self.autocommit.dispose()
+
+    @functools.cached_property
+    def dispatch_batcher(self) -> DispatchBatcher:
+        """Webhook runs sent to the workers a few at a time (distributed mode only: the
+        embedded mode's in-process broker costs nothing per message)."""
+        linger = self.settings.enqueue_linger_ms / 1000 if self.settings.redis_url else 0.0
+        return DispatchBatcher(self.enqueuer, linger)
 
     @functools.cached_property
     def box(self) -> SecretBox:

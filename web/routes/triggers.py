@@ -21,7 +21,6 @@ from shared.validation import validate
 from web import presenters as p
 from web.body import json_object, raw_body
 from web.context import now, runtime, work
-from web.telemetry import request_id
 
 bp = Blueprint("triggers", __name__, url_prefix="/api")
 
@@ -73,7 +72,7 @@ def fire_public(public_id: str) -> Any:
         )  # fmt: skip
     if accepted.created:
         FIRES_ACCEPTED.labels("webhook").inc()
-        runtime().enqueuer.dispatch_run(accepted.summary.run.id, request_id=request_id())
+        runtime().dispatch_batcher.add(accepted.summary.run.id)
     return p.run_summary(accepted.summary), 202
 
 
