@@ -342,3 +342,34 @@ def test_a_duplicate_delivery_answers_with_the_first_runs_current_state(make_hoo
     assert again.body["status"] == "issue_created"
     assert again.body["linkedIssue"]["identifier"].endswith("-1")
     assert again.body["trigger"]["id"] == hook.trigger["id"]
+
+
+def test_an_accepted_fire_is_two_statements_and_no_transaction_round_trips(
+    make_hook, runtime: Runtime
+) -> None:
+    """The look-up and the insert, each its own transaction: no BEGIN, no COMMIT, no
+    read-back. Both engines are watched, so nothing can hide on the other pool."""
+    hook = make_hook("hmac_sha256")
+    hook.fire(b'{"warm": 1}', **headers(**timestamped(hook.secret, b'{"warm": 1}', NOW)))
+    seen: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    committed: list[object] = []
+
+    def commit(connection: object) -> None:
+        committed.append(connection)
+
+    for engine in (runtime.engine, runtime.autocommit):
+        event.listen(engine, "before_cursor_execute", record)
+        event.listen(engine, "commit", commit)
+    try:
+        body = b'{"n": 7}'
+        assert hook.fire(body, **headers(**timestamped(hook.secret, body, NOW))).status == 202
+    finally:
+        for engine in (runtime.engine, runtime.autocommit):
+            event.remove(engine, "before_cursor_execute", record)
+            event.remove(engine, "commit", commit)
+    assert seen == ["SELECT", "INSERT"]
+    assert committed == []
