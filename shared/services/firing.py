@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from shared.access import may_assign_run, may_manage_routine
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from shared.models import Routine, RoutineRun, RoutineTrigger
+from shared.prepared import Prepared
 from shared.services.lookup import load_visible
 from shared.services.references import check_assignee, check_project
 from shared.variables import firing_layers, resolve
@@ -95,6 +96,16 @@ def record_run(
     return Recorded(run=run_holding(session, values), created=False)
 
 
+#: The columns a new run is inserted with (run_values); the rest start NULL.
+NEW_RUN_COLUMNS = (
+    "id", "company_id", "routine_id", "trigger_id", "source", "status", "triggered_at",
+    "scheduled_for", "idempotency_key", "idempotency_scope", "signature_hash",
+    "trigger_payload", "variables", "project_id_override", "assignee_agent_id_override",
+    "execution_workspace", "failure_reason", "requested_by_agent_id", "requested_by_user_id",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
 def run_values(
     request: RunRequest,
     *,
@@ -134,16 +145,24 @@ def run_values(
 #: One statement per dialect, built once: the values travel as bind parameters, so
 #: SQLAlchemy compiles it once per process instead of once per fire.
 _RUNS = cast(Table, RoutineRun.__table__)
-_INSERT_RUN = {
-    "postgresql": pg_insert(_RUNS).on_conflict_do_nothing(),
-    "sqlite": sqlite_insert(_RUNS).on_conflict_do_nothing(),
-}
+#: On PostgreSQL, planned once per connection too (shared.prepared): every column is
+#: a bind parameter, so `values` must name them all, as run_values does.
+_PREPARED_INSERT_RUN = Prepared(
+    "routines_insert_run",
+    pg_insert(_RUNS)
+    .values({name: bindparam(name) for name in NEW_RUN_COLUMNS})
+    .on_conflict_do_nothing(),
+)
+_SQLITE_INSERT_RUN = sqlite_insert(_RUNS).on_conflict_do_nothing()
 
 
 def insert_run(bind: Session | Connection, values: dict[str, Any]) -> bool:
     """Whether the run was inserted; False when a unique index already holds its key."""
     connection = bind.connection() if isinstance(bind, Session) else bind
-    result = connection.execute(_INSERT_RUN[connection.dialect.name], values)
+    if connection.dialect.name == "postgresql":
+        result = _PREPARED_INSERT_RUN.execute(connection, values)
+    else:
+        result = connection.execute(_SQLITE_INSERT_RUN, values)
     inserted: int = result.rowcount
     return inserted == 1
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from shared.errors import (
 )
 from shared.metrics import SIGNATURE_FAILURES
 from shared.models import Routine, RoutineRun, RoutineTrigger, Secret
+from shared.prepared import Prepared
 from shared.ratelimit import FireBudget
 from shared.secrets_box import CannotOpen, SecretBox
 from shared.services.firing import RunRequest, insert_run, run_holding, run_values
@@ -70,9 +71,10 @@ class _Hook:
     variables: list[Any] | None
 
 
-#: The look-up: built once, so SQLAlchemy compiles it once and every fire only binds
-#: `public_id` (one round trip; the trigger, its secret and its routine together).
-_LOOKUP = (
+#: The look-up: the trigger, its secret and its routine in one round trip, planned once
+#: per connection (shared.prepared); a fire only binds `public_id`.
+_LOOKUP = Prepared(
+    "routines_webhook_lookup",
     select(
         RoutineTrigger.id.label("trigger_id"),
         RoutineTrigger.company_id,
@@ -88,7 +90,7 @@ _LOOKUP = (
     )
     .join(Secret, Secret.id == RoutineTrigger.secret_id)
     .join(Routine, Routine.id == RoutineTrigger.routine_id)
-    .where(RoutineTrigger.public_id == bindparam("public_id"), RoutineTrigger.kind == "webhook")
+    .where(RoutineTrigger.public_id == bindparam("public_id"), RoutineTrigger.kind == "webhook"),
 )
 
 
@@ -117,10 +119,10 @@ def fire_webhook(
     budget.spend_client()
     if not PUBLIC_ID.fullmatch(public_id):
         raise NotFound(NOT_FOUND)
-    row = connection.execute(_LOOKUP, {"public_id": public_id}).first()
+    row = _LOOKUP.execute(connection, {"public_id": public_id}).first()
     if row is None:
         raise NotFound(NOT_FOUND)
-    hook = _Hook(*row)
+    hook = _Hook(*cast(tuple[Any, ...], row))
     verified = _verify(hook, _open_secret(box, hook), headers, body, now)
     budget.spend_trigger(public_id)
     if not hook.enabled or hook.routine_status != "active":

@@ -297,7 +297,10 @@ def test_a_delivery_that_failed_on_the_database_is_accepted_when_retried(
         _connection: object, _cursor: object, statement: str, *_: object
     ) -> None:
         # The run's insert is the fire's only write, and its own transaction.
-        if statement.startswith("INSERT INTO routine_runs") and failures:
+        inserting = statement.startswith(
+            ("INSERT INTO routine_runs", "EXECUTE routines_insert_run")
+        )
+        if inserting and failures:
             raise failures.pop()
 
     event.listen(runtime.autocommit, "before_cursor_execute", database_goes_away)
@@ -347,14 +350,15 @@ def test_a_duplicate_delivery_answers_with_the_first_runs_current_state(make_hoo
 def test_an_accepted_fire_is_two_statements_and_no_transaction_round_trips(
     make_hook, runtime: Runtime
 ) -> None:
-    """The look-up and the insert, each its own transaction: no BEGIN, no COMMIT, no
-    read-back. Both engines are watched, so nothing can hide on the other pool."""
+    """The look-up and the insert, each its own transaction and planned once per
+    connection (PREPAREd at its first fire): no BEGIN, no COMMIT, no read-back. Both
+    engines are watched, so nothing can hide on the other pool."""
     hook = make_hook("hmac_sha256")
     hook.fire(b'{"warm": 1}', **headers(**timestamped(hook.secret, b'{"warm": 1}', NOW)))
     seen: list[str] = []
 
     def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
-        seen.append(statement.split(None, 1)[0].upper())
+        seen.append(statement.split("(", 1)[0].strip())
 
     committed: list[object] = []
 
@@ -371,5 +375,21 @@ def test_an_accepted_fire_is_two_statements_and_no_transaction_round_trips(
         for engine in (runtime.engine, runtime.autocommit):
             event.remove(engine, "before_cursor_execute", record)
             event.remove(engine, "commit", commit)
-    assert seen == ["SELECT", "INSERT"]
+    assert seen == ["EXECUTE routines_webhook_lookup", "EXECUTE routines_insert_run"]
     assert committed == []
+
+
+def test_fires_go_on_when_the_server_forgot_the_prepared_statements(
+    make_hook, runtime: Runtime
+) -> None:
+    """A pooled connection whose server session lost its prepared statements (DEALLOCATE,
+    a pooler handing over another session) prepares them again instead of failing."""
+    hook = make_hook("hmac_sha256")
+    first = b'{"n": 1}'
+    assert hook.fire(first, **headers(**timestamped(hook.secret, first, NOW))).status == 202
+    with runtime.autocommit.connect() as connection:
+        connection.exec_driver_sql("DEALLOCATE ALL")
+    second = b'{"n": 2}'
+    assert hook.fire(second, **headers(**timestamped(hook.secret, second, NOW))).status == 202
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(RoutineRun.id)).all()) == 2
