@@ -526,7 +526,9 @@ def integrity(engine: Engine, due: datetime, policy: str) -> dict[str, Any]:
           (SELECT count(*) FROM (SELECT 1 FROM tick GROUP BY trigger_id HAVING count(*) > 1)
              AS d) AS doubled,
           (SELECT count(*) FROM routine_triggers t WHERE t.enabled AND t.next_run_at > :due
-             AND NOT EXISTS (SELECT 1 FROM tick WHERE tick.trigger_id = t.id)) AS moved_without_run,
+             AND NOT EXISTS (SELECT 1 FROM routine_runs r  -- the unique (trigger, tick) index
+                             WHERE r.trigger_id = t.id AND r.scheduled_for = :due))
+             AS moved_without_run,
           (SELECT count(*) FROM tick WHERE status <> 'received') AS decided,
           (SELECT count(*) FROM tick WHERE status = 'issue_created') AS issue_created,
           (SELECT count(DISTINCT linked_issue_id) FROM tick WHERE status = 'issue_created')
