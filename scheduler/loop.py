@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from scheduler.lease import AlwaysLeader, Lease
-from shared.broker import DISPATCH_QUEUE, SCHEDULE_QUEUE
+from shared.broker import DISPATCH_BATCH, DISPATCH_QUEUE, SCHEDULE_QUEUE
 from shared.db import transaction
 from shared.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED, queue_depths
 from shared.runtime import Runtime
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 #: Rows per page of the due scan, and runs per sweep.
 SCAN_BATCH = 1000
 SWEEP_BATCH = 500
+#: Messages waiting beyond which a queue counts as backed up (see _backlogged).
+BACKLOG_MESSAGES = max(1, SCAN_BATCH // DISPATCH_BATCH)
 #: Ticks per fire_schedules message: one worker transaction each, short enough to hold
 #: the triggers' locks briefly, long enough that 100,000 due ticks are 500 messages.
 PAGE_TICKS = 200
@@ -90,12 +92,14 @@ class Scheduler:
         return TickReport(leader=True, enqueued=enqueued, swept=self.sweep())
 
     def _backlogged(self, queue: str) -> bool:
-        """More messages waiting than one scan page: the workers are behind, not idle."""
+        """More work waiting than one scan page: the workers are behind, not idle.
+        Messages carry up to DISPATCH_BATCH runs or ticks, so a handful of them is
+        already a page."""
         try:
             ready, _, _ = queue_depths(self.runtime.broker).get(queue, (0, 0, 0))
         except Exception:
             return False
-        return ready > SCAN_BATCH
+        return ready > BACKLOG_MESSAGES
 
     def _hold(self) -> bool:
         self.leader = self.lease.hold()
@@ -154,11 +158,12 @@ class Scheduler:
         self._sweep_from = (page[-1].created_at, page[-1].run_id) if full else None
         now = time.monotonic()
         self._runs.prune(now)
+        due = [u.run_id for u in page if self._runs.due(u.run_id, now)]
         swept = 0
-        for run_id in (undecided.run_id for undecided in page):
-            if self._runs.due(run_id, now) and self.runtime.enqueuer.dispatch_run(run_id):
+        if due and self.runtime.enqueuer.dispatch_runs(due):
+            for run_id in due:
                 self._runs.mark(run_id, now)
-                swept += 1
+            swept = len(due)
         SWEEP_REENQUEUED.inc(swept)
         if swept:
             log.info("swept undecided runs", extra={"outcome": f"{swept} re-enqueued"})

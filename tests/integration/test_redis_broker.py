@@ -124,5 +124,7 @@ def test_runs_stuck_at_the_front_never_hide_newer_lost_runs_from_the_sweep(
     swept = [sweeper.sweep() for _ in range(4)]
     assert sum(swept) == 7, f"each page read in turn, not the oldest three again: {swept}"
     bodies = f"{redis_runtime.settings.broker_namespace}:{DISPATCH_QUEUE}.msgs"
-    queued = {dramatiq.Message.decode(raw).args[0] for raw in redis_client().hvals(bodies)}
+    messages = [dramatiq.Message.decode(raw) for raw in redis_client().hvals(bodies)]
+    # The sweep sends a page's runs as one dispatch_runs message (a list of run ids).
+    queued = {run_id for m in messages for run_id in m.args[0]}
     assert queued == lost
