@@ -49,13 +49,18 @@ clean:
 k8s-check: setup  ## Validate k8s/ offline: Kubernetes schemas, cross-references, Grafana dashboard.
 	$(BIN)/python k8s/check.py
 
-.PHONY: bench bench-scheduler
-bench: setup  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
+.PHONY: bench bench-quick bench-scheduler bench-tools
+bench-tools: setup
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	  else echo "bench: wrk is missing: sudo apt-get install -y wrk"; exit 1; fi; }
-	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install -q py-spy
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install -q py-spy==0.4.3
+
+bench-quick: bench-tools  ## The headline fire ratios in under 3 minutes (bench/results/fire-quick.json).
+	$(BIN)/python bench/fire.py --quick
+
+bench: bench-tools  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
 	$(BIN)/python bench/fire.py --profile
 	$(BIN)/python bench/memory.py
 

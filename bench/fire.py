@@ -64,7 +64,7 @@ from bench.harness import (  # noqa: E402
     Stack,
     Target,
     WrkSettings,
-    busiest_child,
+    children,
     distributed_stack,
     machine_facts,
     make_webhook_targets,
@@ -88,13 +88,18 @@ from bench.harness import (  # noqa: E402
 from tests.support.api import Api, HttpTransport  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "fire.json"
-PROFILES = ROOT / "bench" / "profiles"
+QUICK_RESULTS = ROOT / "bench" / "results" / "fire-quick.json"
+#: Profile summaries (top functions) are kept; the raw recordings stay in a temporary
+#: folder unless --keep-recordings names one.
+PROFILE_SUMMARIES = ROOT / "bench" / "results" / "profiles"
 
-#: Targets of the issue, for 2 cores.
-TARGET_ACCEPT_SHARE_OF_NOOP = 0.25
-TARGET_P99_ACCEPT_MS = 25.0
-TARGET_DECIDED_SHARE = 0.50
-TARGET_P99_DECISION_MS = 250.0
+#: Targets of issue 11, for 2 cores: accepted fires as a share of the no-op endpoint's
+#: requests/s on the same gunicorn, the sustained decided share, the backlog's drain
+#: time after the load stops, and p99 fire-to-decision at half the full rate.
+TARGET_SHARE_OF_NOOP = {"webhook_many": 0.25, "webhook_hot": 0.20}
+TARGET_DECIDED_SHARE = 0.90
+TARGET_DRAIN_S = 10.0
+TARGET_P99_DECISION_MS = 100.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -130,7 +135,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="all",
         help="comma list of webhook_many,webhook_hot,manual,half,c200 (ceilings always run)",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the headline ratios only: webhook_many and webhook_hot, 10 s each, to "
+        "bench/results/fire-quick.json (under 3 minutes)",
+    )
+    parser.add_argument("--keep-recordings", type=Path, help="folder for py-spy's raw output")
+    parser.add_argument("--output", type=Path, default=None)
     return parser.parse_args(argv)
 
 
@@ -263,20 +275,20 @@ class Bench:
         }
 
     def _start_profiles(self, name: str) -> list[Any]:
+        """py-spy on every gunicorn worker and every dramatiq worker process: with the
+        load spread over processes, one of them alone is half the picture."""
         time.sleep(0.5)
-        PROFILES.mkdir(parents=True, exist_ok=True)
-        web = busiest_child(self.stack.processes["web"].pid)
-        worker = busiest_child(self.stack.processes["worker"].pid)
-        say(f"  py-spy on gunicorn worker {web} and dramatiq worker {worker}")
-        self.profiled = {
-            "web": PROFILES / f"web-{name}",
-            "worker": PROFILES / f"worker-{name}",
-        }
-        d = self.args.profile_duration
-        return [
-            *start_profilers(web, self.profiled["web"], d),
-            *start_profilers(worker, self.profiled["worker"], d),
-        ]
+        folder = self.args.keep_recordings or self.work / "profiles"
+        folder.mkdir(parents=True, exist_ok=True)
+        spies: list[Any] = []
+        self.profiled = {}
+        for role in ("web", "worker"):
+            pids = children(self.stack.processes[role].pid) or [self.stack.processes[role].pid]
+            say(f"  py-spy on {role} processes {pids}")
+            self.profiled[role] = [folder / f"{role}-{name}-{pid}" for pid in pids]
+            for pid, base in zip(pids, self.profiled[role], strict=True):
+                spies += start_profilers(pid, base, self.args.profile_duration)
+        return spies
 
     # --- open loop at a fixed rate -------------------------------------------------------
 
@@ -339,6 +351,7 @@ def ratio(value: float | None, ceiling: float) -> float | None:
 def add_ratios(phase: dict[str, Any], noop: float, pg: float) -> None:
     accepted = phase["accept"]["accepted_per_s"]
     decided = phase["runs"]["decided_per_s_in_window"]
+    phase["cpu_ms"] = cpu_ms(phase["cpu"]["cores_used"], accepted, decided)
     phase["ratios"] = {
         "accepted_to_noop": ratio(accepted, noop),
         "accepted_to_pg_insert": ratio(accepted, pg),
@@ -346,6 +359,21 @@ def add_ratios(phase: dict[str, Any], noop: float, pg: float) -> None:
         "decided_to_pg_insert": ratio(decided, pg),
         "decided_to_accepted": ratio(decided, accepted),
     }
+
+
+def cpu_ms(cores: dict[str, float], accepted: float, decided: float | None) -> dict[str, Any]:
+    """CPU milliseconds per accepted fire of each process group, and of the workers per
+    decided run (a core busy for a second is 1000 ms)."""
+    per_fire = {
+        name: round(1000 * used / accepted, 2)
+        for name, used in cores.items()
+        if name != "everything else" and accepted
+    }
+    service = ("web", "worker", "postgresql (this database)", "redis-server")
+    per_fire["service total"] = round(sum(per_fire.get(name, 0.0) for name in service), 2)
+    worker = cores.get("worker")
+    per_decision = round(1000 * worker / decided, 2) if worker is not None and decided else None
+    return {"per_fire": per_fire, "worker_per_decision": per_decision}
 
 
 def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -362,34 +390,36 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": name, "value": value, "goal": goal, "met": met, **extra})
 
     labels = {
-        "webhook_many": "webhook fires/s, many routines",
-        "webhook_hot": "webhook fires/s, one hot routine",
-        "manual": "manual runs/s",
+        "webhook_many": "webhook fires/s, 100 routines",
+        "webhook_hot": "webhook fires/s, one hot coalesce routine",
     }
     for kind, label in labels.items():
         if kind in phases:
             share = phases[kind]["ratios"]["accepted_to_noop"]
-            met = share is not None and share >= TARGET_ACCEPT_SHARE_OF_NOOP
-            check(f"{label} / no-op req/s", share, ">= 0.25", met, others=others(phases[kind]))
-    for kind in labels:
-        half = phases.get(f"{kind}_half")
-        if not half:
-            continue
-        rate = half["accept"]["target_rate_per_s"]
-        p99 = half["accept"]["latency_ms"]["p99"]
-        met = p99 is not None and p99 <= TARGET_P99_ACCEPT_MS
-        extra = {"rate_per_s": rate, "others": others(half)}
-        check(f"p99 accept latency at half rate, {kind}", p99, "<= 25 ms", met, **extra)
-        p99d = half["runs"]["fire_to_decision_ms"]["p99"]
-        met = p99d is not None and p99d <= TARGET_P99_DECISION_MS
-        check(f"p99 fire-to-decision at half rate, {kind}", p99d, "<= 250 ms", met, **extra)
+            goal = TARGET_SHARE_OF_NOOP[kind]
+            met = share is not None and share >= goal
+            check(f"{label} / no-op req/s", share, f">= {goal}", met, others=others(phases[kind]))
     many = phases.get("webhook_many")
     if many:
         share = many["ratios"]["decided_to_accepted"]
         seconds = many["accept"]["duration_s"]
         met = share is not None and share >= TARGET_DECIDED_SHARE
-        name = "sustained decided/s / accepted/s, many routines"
-        check(name, share, ">= 0.50", met, load_s=seconds, others=others(many))
+        name = f"decided / accepted over {seconds:.0f} s at the full rate, 100 routines"
+        check(name, share, f">= {TARGET_DECIDED_SHARE}", met, others=others(many))
+        drain = many["drain"]["drain_s"]
+        met = drain <= TARGET_DRAIN_S and not many["drain"]["backlog_left"]
+        name = "backlog gone after the load stops, 100 routines (s)"
+        check(name, drain, f"<= {TARGET_DRAIN_S:.0f}", met)
+    for kind in ("webhook_many", "webhook_hot", "manual"):
+        half = phases.get(f"{kind}_half")
+        if not half:
+            continue
+        rate = half["accept"]["target_rate_per_s"]
+        p99d = half["runs"]["fire_to_decision_ms"]["p99"]
+        met = p99d is not None and p99d <= TARGET_P99_DECISION_MS
+        extra = {"rate_per_s": rate, "others": others(half)}
+        goal = f"<= {TARGET_P99_DECISION_MS:.0f} ms"
+        check(f"p99 fire-to-decision at half rate, {kind}", p99d, goal, met, **extra)
     half = phases.get("webhook_many_half")
     if half:
         slope = half["backlog"]["slope_second_half_runs_per_s"]
@@ -411,13 +441,19 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.quick:
+        args.phases, args.duration, args.sustained, args.warmup = (
+            "webhook_many,webhook_hot", 10.0, 10.0, 3.0,
+        )  # fmt: skip
+        args.quiet_wait = min(args.quiet_wait, 30.0)
+    args.output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
     require_wrk()
     if (
         args.profile
         and not (ROOT / ".venv" / "bin" / "py-spy").exists()
         and not shutil.which("py-spy")
     ):
-        sys.exit("bench: --profile needs py-spy: .venv/bin/pip install py-spy")
+        sys.exit("bench: --profile needs py-spy: make bench-tools")
     wanted = set(
         ("webhook_many", "webhook_hot", "manual", "half", "c200")
         if args.phases == "all"
@@ -548,30 +584,32 @@ def run_all(
                 "libpq or sockets); gil: the thread holding the GIL (Python CPU)",
             },
         }
-        for role, base in bench.profiled.items():
-            results["profiles"][role] = summarize_profile(base)
+        for role, bases in bench.profiled.items():
+            results["profiles"][role] = summarize_profile(role, "fire", bases)
 
 
-def summarize_profile(base: Path) -> dict[str, Any]:
-    """Top functions of the recordings of one process, also written beside them."""
-    out: dict[str, Any] = {"files": []}
+def summarize_profile(role: str, name: str, bases: list[Path]) -> dict[str, Any]:
+    """Top functions over the recordings of all of a role's processes, written to
+    bench/results/profiles/ (the raw recordings are not kept in the repository)."""
+    out: dict[str, Any] = {"processes": len(bases), "files": []}
+    PROFILE_SUMMARIES.mkdir(parents=True, exist_ok=True)
     for suffix, key in ((".collapsed.txt", "busy"), (".gil.collapsed.txt", "gil")):
-        collapsed = Path(f"{base}{suffix}")
-        if not collapsed.exists():
+        recordings = [Path(f"{base}{suffix}") for base in bases]
+        lines = [r.read_text(errors="replace") for r in recordings if r.exists()]
+        if not lines:
             continue
-        top = top_functions(collapsed, 40)
-        summary = collapsed.with_name(collapsed.name.replace(".collapsed.txt", ".top.json"))
+        merged = bases[0].with_name(f"{role}-{name}{suffix}")
+        merged.write_text("\n".join(lines))
+        top = top_functions(merged, 40)
+        summary = PROFILE_SUMMARIES / merged.name.replace(".collapsed.txt", ".top.json")
         summary.write_text(json.dumps(top, indent=2) + "\n")
-        out["files"] += [str(collapsed.relative_to(ROOT)), str(summary.relative_to(ROOT))]
+        out["files"].append(str(summary.relative_to(ROOT)))
         out[key] = {
             "samples": top["samples"],
             "self_top12": top["self"][:12],
             "inclusive_top25": top["inclusive"][:25],
             "self_by_package": top["self_by_package"][:12],
         }
-    svg = Path(f"{base}.svg")
-    if svg.exists():
-        out["files"].append(str(svg.relative_to(ROOT)))
     return out
 
 
@@ -634,6 +672,29 @@ def print_summary(results: dict[str, Any]) -> None:
         "load: c<N> = wrk closed loop with N connections, open = fixed-rate asyncio client; "
         "f2d = fire-to-decision (ms); others = cores used by processes outside the benchmark"
     )
+    print("CPU ms per accepted fire (web, worker, PostgreSQL, Redis; all) and per decision:")
+    for name, phase in results["phases"].items():
+        per_fire, per_decision = phase["cpu_ms"]["per_fire"], phase["cpu_ms"]["worker_per_decision"]
+        parts = [
+            f"{label} {_fmt(per_fire.get(key), 2)}"
+            for label, key in (
+                ("web", "web"),
+                ("worker", "worker"),
+                ("pg", "postgresql (this database)"),
+                ("redis", "redis-server"),
+            )
+        ]
+        print(
+            f"  {name:<19} {', '.join(parts)}; all {_fmt(per_fire['service total'], 2)}; "
+            f"worker per decision {_fmt(per_decision, 2)}"
+        )
+    for role, profile in results.get("profiles", {}).items():
+        if role == "phase" or "gil" not in profile:
+            continue
+        top = ", ".join(
+            f"{row['function']} {row['pct']}%" for row in profile["gil"]["self_by_package"][:6]
+        )
+        print(f"  {role} Python CPU by package (py-spy --gil): {top}")
     print()
     for t in results["targets"]:
         mark = "MET " if t["met"] else "MISS"

@@ -1,8 +1,9 @@
 """The scheduler loop. Each tick, the lease holder:
 
 1. scans due schedule triggers (keyset pages over the next_run_at index) and
-   enqueues `fire_schedule(trigger_id, due_at)` for each, unless that very tick
-   was enqueued recently (then it is re-enqueued only after a timeout);
+   enqueues them in pages, `fire_schedules([[trigger_id, due_at], ...])` of up to
+   PAGE_TICKS ticks, each recorded by a worker in one transaction; a tick enqueued
+   recently is left out (and re-enqueued only after a timeout);
 2. sweeps runs still `received` after a while back onto the queue: a run is
    durable before its 202, so a lost message (broker down, worker killed) is
    recovered here. Each sweep reads the next page (oldest first, wrapping around), so
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from scheduler.lease import AlwaysLeader, Lease
-from shared.broker import DISPATCH_QUEUE, SCHEDULE_QUEUE
+from shared.broker import DISPATCH_BATCH, DISPATCH_QUEUE, SCHEDULE_QUEUE
 from shared.db import transaction
 from shared.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED, queue_depths
 from shared.runtime import Runtime
@@ -34,9 +35,14 @@ log = logging.getLogger(__name__)
 #: Rows per page of the due scan, and runs per sweep.
 SCAN_BATCH = 1000
 SWEEP_BATCH = 500
-#: Lease renewals within a page, every this many enqueues, so a slow page cannot
-#: outlive the lease.
-RENEW_EVERY = 200
+#: Messages waiting beyond which a queue counts as backed up (see _backlogged).
+BACKLOG_MESSAGES = max(1, SCAN_BATCH // DISPATCH_BATCH)
+#: Ticks per fire_schedules message: one worker transaction each, short enough to hold
+#: the triggers' locks briefly, long enough that 100,000 due ticks are 500 messages.
+PAGE_TICKS = 200
+#: The lease is renewed before every message after a scan page's first, i.e. every this
+#: many enqueued ticks, so a slow page cannot outlive the lease.
+RENEW_EVERY = PAGE_TICKS
 #: A tick enqueued this long ago and still due is enqueued again (its message was lost).
 REENQUEUE_AFTER_SECONDS = 30.0
 
@@ -86,12 +92,14 @@ class Scheduler:
         return TickReport(leader=True, enqueued=enqueued, swept=self.sweep())
 
     def _backlogged(self, queue: str) -> bool:
-        """More messages waiting than one scan page: the workers are behind, not idle."""
+        """More work waiting than one scan page: the workers are behind, not idle.
+        Messages carry up to DISPATCH_BATCH runs or ticks, so a handful of them is
+        already a page."""
         try:
             ready, _, _ = queue_depths(self.runtime.broker).get(queue, (0, 0, 0))
         except Exception:
             return False
-        return ready > SCAN_BATCH
+        return ready > BACKLOG_MESSAGES
 
     def _hold(self) -> bool:
         self.leader = self.lease.hold()
@@ -110,20 +118,30 @@ class Scheduler:
             with transaction(self.runtime.sessions) as session:
                 page = due_triggers(session, now=clock_now, limit=SCAN_BATCH, after=after)
             seen += len(page)
-            for index, due in enumerate(page):
-                if index and index % RENEW_EVERY == 0 and not self._hold():
+            # A tick enqueued before is sent again only when resending and it is stale.
+            wanted = [
+                (due.trigger_id, due.due_at)
+                for due in page
+                if (due.trigger_id, due.due_at) not in self._ticks.seen
+                or (resend and self._ticks.due((due.trigger_id, due.due_at), now))
+            ]
+            for start in range(0, len(wanted), PAGE_TICKS):
+                if start and not self._hold():
                     return enqueued  # lost the lease mid-page: stop at once
-                key = (due.trigger_id, due.due_at)
-                fresh = key not in self._ticks.seen
-                if (
-                    fresh or (resend and self._ticks.due(key, now))
-                ) and self.runtime.enqueuer.fire_schedule(due.trigger_id, iso(due.due_at)):
-                    self._ticks.mark(key, now)
-                    enqueued += 1
+                enqueued += self._enqueue(wanted[start : start + PAGE_TICKS], now)
             if len(page) < SCAN_BATCH or not self._hold():
                 DUE_BACKLOG.set(seen)
                 return enqueued
             after = (page[-1].due_at, page[-1].trigger_id)
+
+    def _enqueue(self, keys: list[tuple[uuid.UUID, datetime]], now: float) -> int:
+        """One message for the ticks; remembered only if the broker took it."""
+        pairs = [(trigger_id, iso(due_at)) for trigger_id, due_at in keys]
+        if not self.runtime.enqueuer.fire_schedules(pairs):
+            return 0
+        for key in keys:
+            self._ticks.mark(key, now)
+        return len(keys)
 
     def sweep(self) -> int:
         settings = self.runtime.settings
@@ -140,11 +158,12 @@ class Scheduler:
         self._sweep_from = (page[-1].created_at, page[-1].run_id) if full else None
         now = time.monotonic()
         self._runs.prune(now)
+        due = [u.run_id for u in page if self._runs.due(u.run_id, now)]
         swept = 0
-        for run_id in (undecided.run_id for undecided in page):
-            if self._runs.due(run_id, now) and self.runtime.enqueuer.dispatch_run(run_id):
+        if due and self.runtime.enqueuer.dispatch_runs(due):
+            for run_id in due:
                 self._runs.mark(run_id, now)
-                swept += 1
+            swept = len(due)
         SWEEP_REENQUEUED.inc(swept)
         if swept:
             log.info("swept undecided runs", extra={"outcome": f"{swept} re-enqueued"})

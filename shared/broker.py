@@ -33,7 +33,11 @@ DISPATCH_ACTOR = "dispatch_run"
 #: One message for many runs: workers decide them together (see workers/actors.py).
 DISPATCH_MANY_ACTOR = "dispatch_runs"
 SCHEDULE_QUEUE = "schedules"
+#: One due tick; still registered so that messages queued before an upgrade are handled,
+#: and still sent for a page of one, which every worker version reads.
 FIRE_SCHEDULE_ACTOR = "fire_schedule"
+#: A page of due ticks, [[trigger_id, due_at_iso], ...]: recorded in one transaction.
+FIRE_SCHEDULES_ACTOR = "fire_schedules"
 QUEUES = (DISPATCH_QUEUE, SCHEDULE_QUEUE)
 
 #: Per-message time limit: a dispatch is a few queries, so a minute means something is stuck.
@@ -104,6 +108,13 @@ class Enqueuer:
     def fire_schedule(self, trigger_id: uuid.UUID, due_at_iso: str) -> bool:
         args = (str(trigger_id), due_at_iso)
         return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULE_ACTOR, args, None)
+
+    def fire_schedules(self, pairs: Sequence[tuple[uuid.UUID, str]]) -> bool:
+        """One message for the page; a page of one goes as the single-tick message."""
+        if len(pairs) == 1:
+            return self.fire_schedule(*pairs[0])
+        page = [[str(trigger_id), due_at_iso] for trigger_id, due_at_iso in pairs]
+        return self._send(SCHEDULE_QUEUE, FIRE_SCHEDULES_ACTOR, (page,), None)
 
     def _send(
         self, queue: str, actor: str, args: tuple[object, ...], request_id: str | None

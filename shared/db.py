@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -185,6 +185,29 @@ def _sqlite_engine(url: str, **overrides: Any) -> Engine:
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit_engine(settings: Settings, engine: Engine) -> Engine:
+    """A pool of its own whose connections never open a transaction, so that none
+    switches mode per checkout; on SQLite, the ordinary engine (see single_statements).
+    Nothing connects until it is used."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return make_engine(settings, isolation_level="AUTOCOMMIT", pool_size=5, max_overflow=10)
+
+
+@contextmanager
+def single_statements(engine: Engine) -> Iterator[Connection]:
+    """A connection of an autocommit engine (autocommit_engine), on which each
+    statement commits on its own, for a path whose only write is one statement (the
+    webhook fire): no BEGIN and no COMMIT round trips. On SQLite, one ordinary
+    transaction instead (its write lock is taken up front)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        yield connection
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.broker import Enqueuer, build_broker
 from shared.clock import Clock, SystemClock
-from shared.db import make_engine, make_sessions
+from shared.db import autocommit_engine, make_engine, make_sessions
+from shared.dispatch_batch import DispatchBatcher
 from shared.errors import Unavailable
 from shared.ratelimit import Counter, MemoryCounter, RedisCounter
 from shared.secrets_box import SecretBox
@@ -24,6 +25,8 @@ from shared.waiting import DecisionBoard, RedisDecisionBoard
 class Runtime:
     settings: Settings
     engine: Engine
+    #: Each statement its own transaction, for the webhook fire (shared.db.autocommit_engine).
+    autocommit: Engine
     sessions: sessionmaker[Session]
     broker: dramatiq.Broker
     enqueuer: Enqueuer
@@ -31,6 +34,19 @@ class Runtime:
     rate_counter: Counter
     #: Decisions announced by workers, awaited by `Prefer: wait` requests.
     decisions: DecisionBoard
+
+    def close(self) -> None:
+        """Close the pools' connections (a process that ends, a test that is done)."""
+        self.engine.dispose()
+        if self.autocommit is not self.engine:
+            self.autocommit.dispose()
+
+    @functools.cached_property
+    def dispatch_batcher(self) -> DispatchBatcher:
+        """Webhook runs sent to the workers a few at a time (distributed mode only: the
+        embedded mode's in-process broker costs nothing per message)."""
+        linger = self.settings.enqueue_linger_ms / 1000 if self.settings.redis_url else 0.0
+        return DispatchBatcher(self.enqueuer, linger)
 
     @functools.cached_property
     def box(self) -> SecretBox:
@@ -48,6 +64,7 @@ def build_runtime(
     return Runtime(
         settings=settings,
         engine=engine,
+        autocommit=autocommit_engine(settings, engine),
         sessions=make_sessions(engine),
         broker=broker,
         enqueuer=Enqueuer(broker),

@@ -48,7 +48,7 @@ def runtime(pg_url: str) -> Iterator[Runtime]:
     truncate_all(built.engine)
     register(built)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture

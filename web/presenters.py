@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,9 @@ from shared.variables import shown
 Json = dict[str, Any]
 
 
+@functools.cache
 def camel(name: str) -> str:
+    """Cached: the same few dozen column names are converted on every response."""
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
 

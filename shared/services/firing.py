@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from shared.access import may_assign_run, may_manage_routine
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from shared.models import Routine, RoutineRun, RoutineTrigger
+from shared.prepared import Prepared
 from shared.services.lookup import load_visible
 from shared.services.references import check_assignee, check_project
 from shared.variables import firing_layers, resolve
@@ -86,12 +87,39 @@ def record_run(
     indexes decide, so concurrent duplicates are safe without any read-then-write. A
     signature already recorded is a replay (409); a key or tick already recorded returns
     the run that holds it."""
-    run_id = uuid.uuid4()
+    values = run_values(
+        request, company_id=routine.company_id, routine_id=routine.id, now=now, **extra
+    )
+    if insert_run(session, values):
+        # Built from what was inserted: no second round trip to read it back.
+        return Recorded(run=RoutineRun(**values), created=True)
+    return Recorded(run=run_holding(session, values), created=False)
+
+
+#: The columns a new run is inserted with (run_values); the rest start NULL.
+NEW_RUN_COLUMNS = (
+    "id", "company_id", "routine_id", "trigger_id", "source", "status", "triggered_at",
+    "scheduled_for", "idempotency_key", "idempotency_scope", "signature_hash",
+    "trigger_payload", "variables", "project_id_override", "assignee_agent_id_override",
+    "execution_workspace", "failure_reason", "requested_by_agent_id", "requested_by_user_id",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+def run_values(
+    request: RunRequest,
+    *,
+    company_id: uuid.UUID,
+    routine_id: uuid.UUID,
+    now: datetime,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Every column of a new `received` run: a Core insert skips the ORM's defaults."""
     key = request.idempotency_key or None
-    values = {
-        "id": run_id,
-        "company_id": routine.company_id,
-        "routine_id": routine.id,
+    return {
+        "id": uuid.uuid4(),
+        "company_id": company_id,
+        "routine_id": routine_id,
         "trigger_id": request.trigger_id,
         "source": request.source,
         "status": "received",
@@ -106,22 +134,50 @@ def record_run(
         "assignee_agent_id_override": request.assignee_agent_id,
         "execution_workspace": request.execution_workspace,
         "failure_reason": request.failure_reason,
+        "requested_by_agent_id": None,
+        "requested_by_user_id": None,
         "created_at": now,
         "updated_at": now,
         **extra,
     }
-    if _insert_unless_taken(session, values):
-        # Built from what was inserted: no second round trip to read it back.
-        return Recorded(run=RoutineRun(**values), created=True)
+
+
+#: One statement per dialect, built once: the values travel as bind parameters, so
+#: SQLAlchemy compiles it once per process instead of once per fire.
+_RUNS = cast(Table, RoutineRun.__table__)
+#: On PostgreSQL, planned once per connection too (shared.prepared): every column is
+#: a bind parameter, so `values` must name them all, as run_values does.
+_PREPARED_INSERT_RUN = Prepared(
+    "routines_insert_run",
+    pg_insert(_RUNS)
+    .values({name: bindparam(name) for name in NEW_RUN_COLUMNS})
+    .on_conflict_do_nothing(),
+)
+_SQLITE_INSERT_RUN = sqlite_insert(_RUNS).on_conflict_do_nothing()
+
+
+def insert_run(bind: Session | Connection, values: dict[str, Any]) -> bool:
+    """Whether the run was inserted; False when a unique index already holds its key."""
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    if connection.dialect.name == "postgresql":
+        result = _PREPARED_INSERT_RUN.execute(connection, values)
+    else:
+        result = connection.execute(_SQLITE_INSERT_RUN, values)
+    inserted: int = result.rowcount
+    return inserted == 1
+
+
+def run_holding(session: Session, values: dict[str, Any]) -> RoutineRun:
+    """The run that holds a key `values` collided on: a replayed signature is a 409,
+    a repeated idempotency key or tick answers with the run recorded first."""
     keys = _unique_keys(values)
     holders = list(session.scalars(select(RoutineRun).where(or_(*keys)))) if keys else []
-    if request.signature_hash and any(
-        run.signature_hash == request.signature_hash for run in holders
-    ):
+    signature = values["signature_hash"]
+    if signature and any(run.signature_hash == signature for run in holders):
         raise Conflict("Webhook replay detected")
     if not holders:
         raise Conflict("Run already recorded")
-    return Recorded(run=holders[0], created=False)
+    return holders[0]
 
 
 def _unique_keys(values: dict[str, Any]) -> list[ColumnElement[bool]]:
@@ -150,14 +206,6 @@ def _unique_keys(values: dict[str, Any]) -> list[ColumnElement[bool]]:
             )
         )
     return keys
-
-
-def _insert_unless_taken(session: Session, values: dict[str, Any]) -> bool:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Core inserts skip the ORM's Python defaults, so `values` names every column.
-    statement = insert(RoutineRun).values(**values).on_conflict_do_nothing()
-    inserted: int = session.execute(statement).rowcount  # type: ignore[attr-defined]
-    return inserted == 1
 
 
 def _check_trigger(session: Session, routine: Routine, trigger_id: uuid.UUID) -> None:

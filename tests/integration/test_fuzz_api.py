@@ -108,7 +108,7 @@ def fuzz_runtime(pg_url: str) -> Iterator[Runtime]:
     built = build_runtime(settings, broker=build_broker(settings))
     truncate_all(built.engine)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+import dramatiq
 import pytest
 import redis
 from sqlalchemy import event, insert, select
 
 from scheduler.lease import AlwaysLeader, RedisLease
 from scheduler.loop import RENEW_EVERY, SCAN_BATCH, Scheduler
-from shared.broker import DISPATCH_QUEUE, SCHEDULE_QUEUE
+from shared.broker import DISPATCH_QUEUE, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
 from shared.clock import FixedClock
 from shared.db import transaction
 from shared.models import RoutineTrigger
@@ -176,6 +177,13 @@ def queued(runtime: Runtime, queue: str) -> int:
     return int(runtime.broker.queues[queue].qsize())  # type: ignore[attr-defined]
 
 
+def queued_ticks(runtime: Runtime) -> int:
+    """Ticks in the queued schedule messages: a page carries many, a single-tick one one."""
+    queue = runtime.broker.queues[SCHEDULE_QUEUE]  # type: ignore[attr-defined]
+    messages = [dramatiq.Message.decode(raw) for raw in list(queue.queue)]
+    return sum(len(m.args[0]) if m.actor_name == FIRE_SCHEDULES_ACTOR else 1 for m in messages)
+
+
 def add_schedule(api: Api, routine: dict) -> dict:
     body = {"kind": "schedule", "cronExpression": "* * * * *"}
     return api.ok("POST", f"/api/routines/{routine['id']}/triggers", body)["trigger"]
@@ -236,7 +244,8 @@ def test_a_leader_that_fails_to_renew_mid_scan_stops_at_once_and_does_not_sweep(
     assert report.leader is False, "the tick reports the lease as lost"
     assert report.enqueued == RENEW_EVERY, "the first renewal within the page fails: it stops"
     assert report.swept == 0
-    assert queued(timed, SCHEDULE_QUEUE) == RENEW_EVERY
+    assert queued(timed, SCHEDULE_QUEUE) == 1, "one page message"
+    assert queued_ticks(timed) == RENEW_EVERY
     assert queued(timed, DISPATCH_QUEUE) == 0
     with timed.sessions() as session:
         due = session.scalars(select(RoutineTrigger.id).where(RoutineTrigger.next_run_at == T0))

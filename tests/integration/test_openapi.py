@@ -29,7 +29,7 @@ def module_runtime(pg_url: str) -> Iterator[Runtime]:
     settings = settings_for(pg_url)
     built = build_runtime(settings, broker=build_broker(settings))
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture(scope="module")

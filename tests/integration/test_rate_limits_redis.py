@@ -27,7 +27,7 @@ def limited_runtime(pg_url: str, **limits: int) -> Iterator[Runtime]:
     built = build_runtime(settings, broker=build_broker(settings))
     truncate_all(built.engine)
     yield built
-    built.engine.dispose()
+    built.close()
     delete_namespace(namespace)
 
 

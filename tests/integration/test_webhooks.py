@@ -291,17 +291,23 @@ def test_a_delivery_that_failed_on_the_database_is_accepted_when_retried(
     hook = make_hook("hmac_sha256")
     body = b'{"n": 3}'
     signed = headers(**timestamped(hook.secret, body, NOW))
-    failures = [OperationalError("COMMIT", {}, Exception("server closed the connection"))]
+    failures = [OperationalError("INSERT", {}, Exception("server closed the connection"))]
 
-    def database_goes_away(_connection: object) -> None:
-        if failures:
+    def database_goes_away(
+        _connection: object, _cursor: object, statement: str, *_: object
+    ) -> None:
+        # The run's insert is the fire's only write, and its own transaction.
+        inserting = statement.startswith(
+            ("INSERT INTO routine_runs", "EXECUTE routines_insert_run")
+        )
+        if inserting and failures:
             raise failures.pop()
 
-    event.listen(runtime.engine, "commit", database_goes_away)
+    event.listen(runtime.autocommit, "before_cursor_execute", database_goes_away)
     try:
         refused = hook.fire(body, **signed)
     finally:
-        event.remove(runtime.engine, "commit", database_goes_away)
+        event.remove(runtime.autocommit, "before_cursor_execute", database_goes_away)
     assert (refused.status, refused.error) == (503, "Database unavailable")
     assert hook.fire(body, **signed).status == 202
     with runtime.sessions() as session:
@@ -339,3 +345,51 @@ def test_a_duplicate_delivery_answers_with_the_first_runs_current_state(make_hoo
     assert again.body["status"] == "issue_created"
     assert again.body["linkedIssue"]["identifier"].endswith("-1")
     assert again.body["trigger"]["id"] == hook.trigger["id"]
+
+
+def test_an_accepted_fire_is_two_statements_and_no_transaction_round_trips(
+    make_hook, runtime: Runtime
+) -> None:
+    """The look-up and the insert, each its own transaction and planned once per
+    connection (PREPAREd at its first fire): no BEGIN, no COMMIT, no read-back. Both
+    engines are watched, so nothing can hide on the other pool."""
+    hook = make_hook("hmac_sha256")
+    hook.fire(b'{"warm": 1}', **headers(**timestamped(hook.secret, b'{"warm": 1}', NOW)))
+    seen: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement.split("(", 1)[0].strip())
+
+    committed: list[object] = []
+
+    def commit(connection: object) -> None:
+        committed.append(connection)
+
+    for engine in (runtime.engine, runtime.autocommit):
+        event.listen(engine, "before_cursor_execute", record)
+        event.listen(engine, "commit", commit)
+    try:
+        body = b'{"n": 7}'
+        assert hook.fire(body, **headers(**timestamped(hook.secret, body, NOW))).status == 202
+    finally:
+        for engine in (runtime.engine, runtime.autocommit):
+            event.remove(engine, "before_cursor_execute", record)
+            event.remove(engine, "commit", commit)
+    assert seen == ["EXECUTE routines_webhook_lookup", "EXECUTE routines_insert_run"]
+    assert committed == []
+
+
+def test_fires_go_on_when_the_server_forgot_the_prepared_statements(
+    make_hook, runtime: Runtime
+) -> None:
+    """A pooled connection whose server session lost its prepared statements (DEALLOCATE,
+    a pooler handing over another session) prepares them again instead of failing."""
+    hook = make_hook("hmac_sha256")
+    first = b'{"n": 1}'
+    assert hook.fire(first, **headers(**timestamped(hook.secret, first, NOW))).status == 202
+    with runtime.autocommit.connect() as connection:
+        connection.exec_driver_sql("DEALLOCATE ALL")
+    second = b'{"n": 2}'
+    assert hook.fire(second, **headers(**timestamped(hook.secret, second, NOW))).status == 202
+    with runtime.sessions() as session:
+        assert len(session.scalars(select(RoutineRun.id)).all()) == 2

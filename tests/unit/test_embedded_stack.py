@@ -36,7 +36,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     built = build_runtime(settings)
     register(built)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
     upgrade_to_head(settings)
     built = build_runtime(settings, clock=clock)
     yield built
-    built.engine.dispose()
+    built.close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from shared.db import single_statements
 from shared.metrics import FIRES_ACCEPTED
 from shared.ratelimit import FireBudget
 from shared.schemas import TRIGGER_PATCH
@@ -19,8 +20,7 @@ from shared.services.webhooks import fire_webhook
 from shared.validation import validate
 from web import presenters as p
 from web.body import json_object, raw_body
-from web.context import now, runtime, transaction, work
-from web.telemetry import request_id
+from web.context import now, runtime, work
 
 bp = Blueprint("triggers", __name__, url_prefix="/api")
 
@@ -65,14 +65,14 @@ def fire_public(public_id: str) -> Any:
         at=at.timestamp(),
     )
     body = raw_body()
-    with transaction() as session:
+    with single_statements(runtime().autocommit) as connection:
         accepted = fire_webhook(
-            session, public_id=public_id, headers=lower_case(request.headers), body=body,
+            connection, public_id=public_id, headers=lower_case(request.headers), body=body,
             content_type=request.mimetype or "", box=runtime().box, budget=budget, now=at,
         )  # fmt: skip
     if accepted.created:
         FIRES_ACCEPTED.labels("webhook").inc()
-        runtime().enqueuer.dispatch_run(accepted.summary.run.id, request_id=request_id())
+        runtime().dispatch_batcher.add(accepted.summary.run.id)
     return p.run_summary(accepted.summary), 202
 
 
