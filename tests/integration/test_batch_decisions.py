@@ -317,3 +317,20 @@ def test_a_straggler_recorded_long_before_is_left_to_its_own_message(
 
     assert [d.run_id for d in taken] == burst
     assert [(d.run_id, d.outcome) for d in own] == [(straggler, Outcome.ISSUE_CREATED)]
+
+
+def test_a_run_recorded_after_the_batch_read_its_clock_is_never_decided_before_it_existed(
+    api: Api, runtime: Runtime
+) -> None:
+    """Runs taken along can be newer than the `now` the worker read before its
+    transaction (another process's clock, or a slow lock): decided_at is never earlier
+    than created_at."""
+    routine = routine_in(api, concurrencyPolicy="coalesce_if_active")
+    run_ids = fire_many(api, routine, 3)
+    (newest,) = rows(runtime, "SELECT max(created_at) AS at FROM routine_runs")
+    with transaction(runtime.sessions) as session:
+        decide_runs(session, run_ids=run_ids[:1], now=newest.at.replace(year=2020))
+    stamps = rows(runtime, "SELECT created_at, decided_at, completed_at FROM routine_runs")
+    assert len(stamps) == 3
+    assert all(s.decided_at >= s.created_at for s in stamps)
+    assert all(s.completed_at is None or s.completed_at >= s.created_at for s in stamps)
