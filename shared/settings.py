@@ -90,7 +90,7 @@ class Settings:
     wait_max_waiters: int = 2
     #: A web process gathers accepted webhook runs this long (ms) and sends them to the
     #: workers as one message (distributed mode; 0 = one message per fire).
-    enqueue_linger_ms: float = 5.0
+    enqueue_linger_ms: float = 20.0
     #: Off only to prove that correctness does not depend on the leader lease.
     scheduler_lease: bool = True
     data_dir: str | None = None
@@ -141,7 +141,7 @@ class Settings:
             rate_limit_per_client=_int(env, "ROUTINES_RATE_LIMIT_PER_CLIENT", 1200),
             proxy_hops=_int(env, "ROUTINES_PROXY_HOPS", 0),
             wait_max_waiters=_int(env, "ROUTINES_WAIT_MAX_WAITERS", 2),
-            enqueue_linger_ms=_limit_ms(env, "ROUTINES_ENQUEUE_LINGER_MS", 5),
+            enqueue_linger_ms=_limit_ms(env, "ROUTINES_ENQUEUE_LINGER_MS", 20),
             data_dir=data_dir,
             db_statement_timeout_ms=_limit_ms(env, "ROUTINES_DB_STATEMENT_TIMEOUT_MS", 5_000),
             db_lock_timeout_ms=_limit_ms(env, "ROUTINES_DB_LOCK_TIMEOUT_MS", 3_000),
