@@ -8,9 +8,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, TextClause, insert, text, update
 from sqlalchemy.orm import Session
 
 from shared.models import Issue, Routine, RoutineRun, RoutineTrigger
@@ -120,18 +120,59 @@ def issue_columns(
     }
 
 
+#: On PostgreSQL each kind of row is one statement over arrays (`unnest`), whatever the
+#: batch size, with no ORM bookkeeping per row; SQLite takes SQLAlchemy's bulk UPDATE.
+_SET_BASED = {
+    "routine_runs": (
+        "id uuid", "status text", "failure_reason text", "decided_at timestamptz",
+        "updated_at timestamptz", "linked_issue_id uuid", "coalesced_into_run_id uuid",
+        "completed_at timestamptz",
+    ),
+    "routines": ("id uuid", "last_triggered_at timestamptz", "last_enqueued_at timestamptz"),
+    "routine_triggers": ("id uuid", "last_fired_at timestamptz", "last_result text"),
+}  # fmt: skip
+
+
+def _set_based_update(table: str, columns: tuple[str, ...]) -> TextClause:
+    names = [column.split()[0] for column in columns]
+    arrays = ", ".join(
+        f"CAST(:{n} AS {c.split()[1]}[])" for n, c in zip(names, columns, strict=True)
+    )
+    assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
+    # Table and column names come from _SET_BASED above, never from input.
+    return text(
+        f"UPDATE {table} AS t SET {assignments} FROM unnest({arrays}) "  # noqa: S608
+        f"AS v({', '.join(names)}) WHERE t.id = v.id"
+    )
+
+
+_ISSUES = cast(Table, Issue.__table__)
+_UPDATES = {table: _set_based_update(table, columns) for table, columns in _SET_BASED.items()}
+
+
 def write(session: Session, changes: Changes) -> None:
     """Rows already locked first; the company counters last, right before the insert that
     needs them, so the company rows are held as briefly as possible (shared.locks)."""
-    if changes.runs:
-        session.execute(update(RoutineRun), changes.runs)
-    if changes.routines:
-        session.execute(update(Routine), list(changes.routines.values()))
-    if changes.triggers:
-        session.execute(update(RoutineTrigger), list(changes.triggers.values()))
+    batches = (
+        (RoutineRun, changes.runs),
+        (Routine, list(changes.routines.values())),
+        (RoutineTrigger, list(changes.triggers.values())),
+    )
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for model, rows in batches:
+        if not rows:
+            continue
+        if postgresql:
+            table = model.__tablename__
+            columns = [column.split()[0] for column in _SET_BASED[table]]
+            arrays = {name: [row[name] for row in rows] for name in columns}
+            session.execute(_UPDATES[table], arrays)
+        else:
+            session.execute(update(model), rows)
     if changes.issues:
         _number(session, changes.issues)
-        session.execute(insert(Issue), changes.issues)
+        # Core, not the ORM's bulk insert: nothing here is tracked by the session.
+        session.connection().execute(insert(_ISSUES), changes.issues)
 
 
 def _number(session: Session, issues: list[dict[str, Any]]) -> None:
