@@ -55,9 +55,6 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
         "max_overflow": 20,
         "pool_timeout": 5,
         "connect_args": connect_args(settings),
-        # An executemany of UPDATEs (a decided batch's runs, routines and triggers) goes
-        # in pages of statements per round trip, not one round trip per row.
-        "executemany_mode": "values_plus_batch",
     }
     options.update(overrides)
     install_wait_callback()
