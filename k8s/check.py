@@ -116,7 +116,8 @@ _MERGE_KEYS = {
     "imagePullSecrets": "name",
 }
 #: Environment variables read by third-party code rather than by the service itself.
-_THIRD_PARTY_ENV = frozenset({"WEB_CONCURRENCY"})
+#: dramatiq_worker_timeout: read by dramatiq itself (see launcher/cli.py IDLE_POLL_MS).
+_THIRD_PARTY_ENV = frozenset({"WEB_CONCURRENCY", "dramatiq_worker_timeout"})
 _SERVICE_PACKAGES = ("shared", "web", "workers", "scheduler", "launcher")
 
 

@@ -107,7 +107,14 @@ def _web(args: argparse.Namespace) -> int:
     os.execvp("gunicorn", [*command, *config])  # noqa: S606,S607 (replaces this process)
 
 
+#: dramatiq's idle poll of Redis backs off up to this many ms (its own default is 1,000):
+#: a worker that found its queue empty a few times in a row would otherwise sleep up to
+#: a second before seeing the next run. Read by dramatiq at import, so set before exec.
+IDLE_POLL_MS = "50"
+
+
 def _worker(args: argparse.Namespace) -> int:
+    os.environ.setdefault("dramatiq_worker_timeout", IDLE_POLL_MS)
     command = ["dramatiq", "--processes", str(args.processes), "--threads", str(args.threads)]
     os.execvp("dramatiq", [*command, "workers.main:setup"])  # noqa: S606,S607
 

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from launcher.cli import IDLE_POLL_MS
+
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,7 +137,9 @@ def start_worker(
         "--threads", str(threads),
         "workers.main:setup",
     ]  # fmt: skip
-    return Process(name, argv, {**own_metrics(log_dir, name), **env}, log_dir)
+    # As the launch lines do (Procfile, k8s, `routines worker`): see launcher/cli.py.
+    idle_poll = {"dramatiq_worker_timeout": IDLE_POLL_MS}
+    return Process(name, argv, {**idle_poll, **own_metrics(log_dir, name), **env}, log_dir)
 
 
 def start_scheduler(env: Mapping[str, str], log_dir: Path, *, name: str = "scheduler") -> Process:

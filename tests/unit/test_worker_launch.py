@@ -1,0 +1,43 @@
+"""`routines worker` caps dramatiq's idle backoff, which dramatiq reads at import."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from launcher import cli
+
+
+def launched(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def execvp(file: str, argv: list[str]) -> None:
+        seen.update(file=file, argv=argv, timeout=os.environ.get("dramatiq_worker_timeout"))  # noqa: SIM112 (dramatiq spells it so)
+
+    monkeypatch.setattr(cli.os, "execvp", execvp)
+    cli._worker(argparse.Namespace(processes=1, threads=4))
+    return seen
+
+
+def test_the_worker_polls_an_idle_queue_at_least_every_50_ms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("dramatiq_worker_timeout", raising=False)
+    seen = launched(monkeypatch)
+    assert seen["file"] == "dramatiq"
+    assert seen["timeout"] == "50"
+
+
+def test_an_operators_own_value_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("dramatiq_worker_timeout", "200")
+    assert launched(monkeypatch)["timeout"] == "200"
+
+
+def test_the_procfile_sets_it_too() -> None:
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
+    (worker,) = [line for line in procfile.splitlines() if line.startswith("worker:")]
+    assert "dramatiq_worker_timeout=${dramatiq_worker_timeout:-50}" in worker
