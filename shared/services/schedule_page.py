@@ -26,6 +26,7 @@ from shared.catchup import DEFAULT_CAP, DEFAULT_GRACE, TickPlan, select_ticks
 from shared.errors import Unprocessable
 from shared.locks import lock_schedule_triggers
 from shared.models import Routine
+from shared.services.firing import RunRequest, run_values
 from shared.services.tick_sql import insert_runs, move_next_runs
 from shared.variables import resolve
 
@@ -176,27 +177,14 @@ def _run_row(
         values, problem = resolve(routine.variables or [], []), None
     except Unprocessable as error:
         values, problem = {}, error.message
-    return {
-        "id": uuid.uuid4(),
-        "company_id": routine.company_id,
-        "routine_id": routine.id,
-        "trigger_id": trigger.id,
-        "source": "schedule",
-        "status": "received",
-        "triggered_at": now,
-        "scheduled_for": tick,
-        "idempotency_key": None,
-        "idempotency_scope": None,
-        "signature_hash": None,
-        "trigger_payload": None,
-        "variables": values,
-        "project_id_override": None,
-        "assignee_agent_id_override": None,
-        "execution_workspace": None,
-        "failure_reason": problem,
-        "created_at": now,
-        "updated_at": now,
-    }
+    request = RunRequest(
+        source="schedule",
+        trigger_id=trigger.id,
+        scheduled_for=tick,
+        variables=values,
+        failure_reason=problem,
+    )
+    return run_values(request, company_id=routine.company_id, routine_id=routine.id, now=now)
 
 
 def _fired(
