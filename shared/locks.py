@@ -50,10 +50,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Row, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.models import Company, Routine, RoutineTrigger
 
@@ -61,21 +61,18 @@ from shared.models import Company, Routine, RoutineTrigger
 NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
 
 M = TypeVar("M")
+#: A column to read while locking: a mapped attribute or any column expression.
+Column = ColumnElement[Any] | InstrumentedAttribute[Any]
 
-#: Built once; `ids` expands to the page's ids, so the statement's shape never changes.
-_LOCK_SCHEDULE_TRIGGERS = (
-    select(
-        RoutineTrigger.id,
-        RoutineTrigger.routine_id,
-        RoutineTrigger.kind,
-        RoutineTrigger.enabled,
-        RoutineTrigger.cron_expression,
-        RoutineTrigger.timezone,
-        RoutineTrigger.next_run_at,
-    )
-    .where(RoutineTrigger.id.in_(bindparam("ids", expanding=True)))
-    .order_by(RoutineTrigger.id)
-    .with_for_update(**NO_KEY_UPDATE)
+#: What recording a page of schedule ticks reads of its triggers (lock_schedule_triggers).
+SCHEDULE_TRIGGER_COLUMNS: tuple[Column, ...] = (
+    RoutineTrigger.id,
+    RoutineTrigger.routine_id,
+    RoutineTrigger.kind,
+    RoutineTrigger.enabled,
+    RoutineTrigger.cron_expression,
+    RoutineTrigger.timezone,
+    RoutineTrigger.next_run_at,
 )
 
 
@@ -94,55 +91,50 @@ def lock_trigger(session: Session, trigger_id: uuid.UUID) -> RoutineTrigger | No
     return lock_row(session, RoutineTrigger, trigger_id)
 
 
-def lock_routines(
-    session: Session, routine_ids: Collection[uuid.UUID], columns: Sequence[ColumnElement[Any]]
+def lock_in_id_order(
+    session: Session,
+    model: type[Routine] | type[RoutineTrigger] | type[Company],
+    ids: Collection[uuid.UUID],
+    columns: Sequence[Column],
 ) -> Sequence[Row[Any]]:
-    """Step 1 for a batch: these routines (those that still exist), locked by one statement
-    in ascending id order (PostgreSQL locks rows as the sort hands them over), so two
-    batches that share routines queue behind each other instead of deadlocking."""
-    if not routine_ids:
+    """Several rows of one table (those that still exist) locked by one statement in
+    ascending id order (PostgreSQL locks rows as the sort hands them over), so two
+    transactions that share rows queue behind each other instead of deadlocking. The
+    IN list is an expanding parameter: one statement shape whatever the count."""
+    if not ids:
         return []
     query = (
         select(*columns)
-        .where(Routine.id.in_(routine_ids))
-        .order_by(Routine.id)
-        .with_for_update(key_share=True)
+        .where(model.id.in_(list(ids)))
+        .order_by(model.id)
+        .with_for_update(**NO_KEY_UPDATE)
     )
-    return session.execute(query).all()
+    return cast(Sequence[Row[Any]], session.connection().execute(query).all())
+
+
+def lock_routines(
+    session: Session, routine_ids: Collection[uuid.UUID], columns: Sequence[Column]
+) -> Sequence[Row[Any]]:
+    """Step 1 for a batch."""
+    return lock_in_id_order(session, Routine, routine_ids, columns)
 
 
 def lock_triggers(
-    session: Session, trigger_ids: Collection[uuid.UUID], columns: Sequence[ColumnElement[Any]]
+    session: Session, trigger_ids: Collection[uuid.UUID], columns: Sequence[Column]
 ) -> Sequence[Row[Any]]:
-    """Step 2 for a batch: these triggers (those that still exist), one statement, ascending
-    id order."""
-    if not trigger_ids:
-        return []
-    query = (
-        select(*columns)
-        .where(RoutineTrigger.id.in_(trigger_ids))
-        .order_by(RoutineTrigger.id)
-        .with_for_update(key_share=True)
-    )
-    return session.execute(query).all()
+    """Step 2 for a batch."""
+    return lock_in_id_order(session, RoutineTrigger, trigger_ids, columns)
 
 
 def lock_companies(session: Session, company_ids: Sequence[uuid.UUID]) -> None:
-    """Step 4 for several companies at once: their rows in ascending id order, just
-    before their issue counters are bumped together."""
-    query = (
-        select(Company.id)
-        .where(Company.id.in_(company_ids))
-        .order_by(Company.id)
-        .with_for_update(key_share=True)
-    )
-    session.execute(query).all()
+    """Step 4 for several companies at once, just before their issue counters are bumped
+    together."""
+    lock_in_id_order(session, Company, company_ids, (Company.id,))
 
 
 def lock_schedule_triggers(
     session: Session, trigger_ids: Sequence[uuid.UUID]
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """Step 2 for many triggers at once, in ascending id order: the columns a page of
-    schedule ticks needs, as rows (no ORM objects on this hot path); deleted ones are
-    simply absent."""
-    return session.connection().execute(_LOCK_SCHEDULE_TRIGGERS, {"ids": list(trigger_ids)}).all()
+) -> Sequence[Row[Any]]:
+    """Step 2 for a page of schedule ticks: the columns it needs, as rows (no ORM objects
+    on this hot path); deleted triggers are simply absent."""
+    return lock_triggers(session, trigger_ids, SCHEDULE_TRIGGER_COLUMNS)
