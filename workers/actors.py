@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import dramatiq
 
@@ -92,21 +94,12 @@ def register(runtime: Runtime) -> None:
     # the lag of up to 200 ticks, while a decision message may hold a thread for seconds.
     # Behind 200-run decision messages on every thread, 10,000 due ticks took 25 s to
     # record instead of a few.
-    dramatiq.actor(actor_name=DISPATCH_ACTOR, queue_name=DISPATCH_QUEUE, broker=broker)(
-        dispatch_run_actor
+    schedules: dict[str, Any] = {"priority": SCHEDULE_PRIORITY}
+    actors: tuple[tuple[str, str, Callable[..., None], dict[str, Any]], ...] = (
+        (DISPATCH_ACTOR, DISPATCH_QUEUE, dispatch_run_actor, {}),
+        (DISPATCH_MANY_ACTOR, DISPATCH_QUEUE, dispatch_runs_actor, {}),
+        (FIRE_SCHEDULE_ACTOR, SCHEDULE_QUEUE, fire_schedule_actor, schedules),
+        (FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE, fire_schedules_actor, schedules),
     )
-    dramatiq.actor(actor_name=DISPATCH_MANY_ACTOR, queue_name=DISPATCH_QUEUE, broker=broker)(
-        dispatch_runs_actor
-    )
-    dramatiq.actor(
-        actor_name=FIRE_SCHEDULE_ACTOR,
-        queue_name=SCHEDULE_QUEUE,
-        broker=broker,
-        priority=SCHEDULE_PRIORITY,
-    )(fire_schedule_actor)
-    dramatiq.actor(
-        actor_name=FIRE_SCHEDULES_ACTOR,
-        queue_name=SCHEDULE_QUEUE,
-        broker=broker,
-        priority=SCHEDULE_PRIORITY,
-    )(fire_schedules_actor)
+    for name, queue, function, options in actors:
+        dramatiq.actor(actor_name=name, queue_name=queue, broker=broker, **options)(function)
