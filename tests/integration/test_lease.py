@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import dramatiq
 import pytest
 import redis
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
 
 from scheduler.lease import AlwaysLeader, RedisLease
 from scheduler.loop import RENEW_EVERY, SCAN_BATCH, Scheduler
@@ -28,6 +28,7 @@ from shared.models import RoutineTrigger
 from shared.runtime import Runtime
 from shared.services.schedules import due_triggers
 from tests.support.api import Api, FlaskTransport, fire, make_world
+from tests.support.schedules import copy_trigger
 from tests.support.services import redis_client
 from web.app import create_app
 
@@ -189,29 +190,6 @@ def add_schedule(api: Api, routine: dict) -> dict:
     return api.ok("POST", f"/api/routines/{routine['id']}/triggers", body)["trigger"]
 
 
-def copy_trigger(runtime: Runtime, trigger: dict, count: int) -> None:
-    """`count` more schedule triggers due at the same tick, inserted in one statement."""
-    with transaction(runtime.sessions) as session:
-        source = session.get(RoutineTrigger, uuid.UUID(trigger["id"]))
-        assert source is not None
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "company_id": source.company_id,
-                "routine_id": source.routine_id,
-                "kind": "schedule",
-                "enabled": True,
-                "cron_expression": source.cron_expression,
-                "timezone": source.timezone,
-                "next_run_at": source.next_run_at,
-                "created_at": source.created_at,
-                "updated_at": source.updated_at,
-            }
-            for _ in range(count)
-        ]
-        session.execute(insert(RoutineTrigger), rows)
-
-
 def test_a_scheduler_without_the_lease_neither_scans_nor_sweeps(
     sched_api: Api, timed: Runtime, clock: FixedClock
 ) -> None:
@@ -235,7 +213,7 @@ def test_a_leader_that_fails_to_renew_mid_scan_stops_at_once_and_does_not_sweep(
     sched_api: Api, timed: Runtime, clock: FixedClock
 ) -> None:
     world = make_world(sched_api, concurrencyPolicy="always_enqueue")
-    copy_trigger(timed, add_schedule(sched_api, world.routine), SCAN_BATCH + 200)
+    copy_trigger(timed, uuid.UUID(add_schedule(sched_api, world.routine)["id"]), SCAN_BATCH + 200)
     fire(sched_api, world.routine)  # a run left `received`: sweep material
     timed.broker.flush_all()
     clock.advance(minutes=5)

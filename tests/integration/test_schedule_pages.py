@@ -16,7 +16,7 @@ from typing import Any
 
 import dramatiq
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select, update
 
 from scheduler.loop import PAGE_TICKS, Scheduler
 from shared.broker import FIRE_SCHEDULE_ACTOR, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
@@ -28,6 +28,7 @@ from shared.services.schedules import Due, due_triggers, record_page
 from shared.timefmt import iso
 from tests.integration.test_races import all_at_once
 from tests.support.api import Api, FlaskTransport, make_world
+from tests.support.schedules import copy_trigger
 from web.app import create_app
 from workers.actors import fire_page
 
@@ -55,30 +56,6 @@ def add_schedule(api: Api, routine: dict, cron: str = "* * * * *") -> uuid.UUID:
     return uuid.UUID(created["trigger"]["id"])
 
 
-def more_triggers(runtime: Runtime, like: uuid.UUID, count: int) -> list[uuid.UUID]:
-    """`count` copies of a schedule trigger, due at the same tick, in one statement."""
-    with transaction(runtime.sessions) as session:
-        source = session.get(RoutineTrigger, like)
-        assert source is not None
-        rows = [
-            {
-                "id": uuid.uuid4(),
-                "company_id": source.company_id,
-                "routine_id": source.routine_id,
-                "kind": "schedule",
-                "enabled": True,
-                "cron_expression": source.cron_expression,
-                "timezone": source.timezone,
-                "next_run_at": source.next_run_at,
-                "created_at": source.created_at,
-                "updated_at": source.updated_at,
-            }
-            for _ in range(count)
-        ]
-        session.execute(insert(RoutineTrigger), rows)
-    return [row["id"] for row in rows]
-
-
 def due_page(runtime: Runtime) -> list[Due]:
     with transaction(runtime.sessions) as session:
         return due_triggers(session, now=runtime.clock.now(), limit=10_000)
@@ -102,7 +79,7 @@ def test_a_page_records_exactly_one_run_per_tick_and_moves_every_trigger(
 ) -> None:
     world = make_world(sched_api, concurrencyPolicy="always_enqueue")
     first = add_schedule(sched_api, world.routine)
-    triggers = [first, *more_triggers(timed, first, 39)]
+    triggers = [first, *copy_trigger(timed, first, 39)]
     clock.advance(seconds=32)
     page = due_page(timed)
     assert len(page) == 40
@@ -118,7 +95,7 @@ def test_the_same_page_delivered_twice_records_each_tick_once(
 ) -> None:
     world = make_world(sched_api)
     first = add_schedule(sched_api, world.routine)
-    more_triggers(timed, first, 19)
+    copy_trigger(timed, first, 19)
     clock.advance(seconds=32)
     page = due_page(timed)
     assert len(fire_page(timed, page).run_ids) == 20
@@ -133,7 +110,7 @@ def test_two_workers_racing_overlapping_pages_record_one_run_per_tick_without_de
 ) -> None:
     world = make_world(sched_api, concurrencyPolicy="always_enqueue")
     first = add_schedule(sched_api, world.routine)
-    triggers = [first, *more_triggers(timed, first, 119)]
+    triggers = [first, *copy_trigger(timed, first, 119)]
     for minute in range(3):
         clock._at = T0 + timedelta(minutes=minute, seconds=2)
         page = due_page(timed)
@@ -246,8 +223,8 @@ def test_statements_per_page_do_not_grow_with_the_page(
     small, large = make_world(sched_api), make_world(sched_api)
     few = add_schedule(sched_api, small.routine)
     many = add_schedule(sched_api, large.routine)
-    more_triggers(timed, few, 2)
-    more_triggers(timed, many, 299)
+    copy_trigger(timed, few, 2)
+    copy_trigger(timed, many, 299)
     clock.advance(seconds=32)
     page = due_page(timed)
     by_size = []
@@ -279,7 +256,7 @@ def test_the_scheduler_enqueues_due_ticks_in_pages(
 ) -> None:
     world = make_world(sched_api)
     first = add_schedule(sched_api, world.routine)
-    triggers = {first, *more_triggers(timed, first, PAGE_TICKS * 2 + 49)}
+    triggers = {first, *copy_trigger(timed, first, PAGE_TICKS * 2 + 49)}
     clock.advance(seconds=32)
     assert Scheduler(timed).scan() == len(triggers)
     messages = queued_messages(timed)
@@ -295,7 +272,7 @@ def test_a_page_message_is_recorded_by_the_worker_actor(
 ) -> None:
     world = make_world(sched_api)
     first = add_schedule(sched_api, world.routine)
-    more_triggers(timed, first, 9)
+    copy_trigger(timed, first, 9)
     clock.advance(seconds=32)
     Scheduler(timed).scan()
     (message,) = queued_messages(timed)
