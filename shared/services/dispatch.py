@@ -95,9 +95,7 @@ def _decide(
 ) -> Batch:
     wanted = set(run_ids)
     loaded = load_batch(session, wanted, take_along=take_along)
-    # Runs taken along may have been recorded after `now` was read, by a clock a little
-    # ahead of ours: a decision is never stamped before the run it decides.
-    changes = Changes(max([now, *(run.created_at for run in loaded.received())]))
+    changes = Changes(now)  # each decision's own time: Changes.stamp
     decided: list[Decision] = []
     reported: list[Decision] = []
     for run in loaded.runs:

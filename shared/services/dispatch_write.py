@@ -51,7 +51,7 @@ class Changes:
         verdict: Verdict,
     ) -> None:
         """The fields one decision sets (API.md section 6: run, routine, trigger)."""
-        now, issue = self.now, verdict.issue
+        now, issue = self.stamp(run), verdict.issue
         final = verdict.outcome is not Outcome.ISSUE_CREATED
         self.runs.append(
             {
@@ -83,7 +83,13 @@ class Changes:
 
     def add_issue(self, run: RunState, routine: RoutineState, issue_id: uuid.UUID) -> None:
         """The execution issue of `run`, rendered now (before any lock on a company)."""
-        self.issues.append(issue_columns(run, routine, issue_id, self.now))
+        self.issues.append(issue_columns(run, routine, issue_id, self.stamp(run)))
+
+    def stamp(self, run: RunState) -> datetime:
+        """When `run` is decided: the batch's time, but never before the run was recorded
+        (a run taken along may be newer than the clock the worker read before its
+        transaction), so each run is stamped as deciding it alone would."""
+        return max(self.now, run.created_at)
 
 
 def issue_columns(
