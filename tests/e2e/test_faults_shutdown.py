@@ -47,7 +47,9 @@ from tests.support.services import REDIS_URL
 GRACEFUL_TIMEOUT_SECONDS = 20
 #: A request this slow must finish well inside the graceful timeout.
 SLOW_REQUEST_SECONDS = 3
-BURST = 200
+#: Runs fired before the worker starts: more than it can decide between being seen busy
+#: and finishing its shutdown (about 200 at today's decision speed).
+BURST = 600
 #: Runs a stopped worker gave back are decided by the next worker within this long.
 WORKER_RECOVERY_WITHIN = 30.0
 
