@@ -8,8 +8,8 @@ time through Flask's test client, against a fresh PostgreSQL database and Redis
 namespace (removed afterwards), with the web's JSON request log on (to /dev/null) and
 Prometheus in multi-process mode, as under gunicorn. Counted per webhook fire, per
 manual run and per decision: SQL statements (COMMIT included), connection checkouts
-(a checkout may add a ping: see shared/db.py), Redis commands; then the CPU and wall time per
-request, next to a no-op Flask request (bench/noop_app.py) for scale.
+(a checkout may add a ping: see shared/platform/db.py), Redis commands; then the CPU
+and wall time per request, next to a no-op Flask request (bench/noop_app.py) for scale.
 Written to bench/results/roundtrips.json.
 """
 
@@ -51,9 +51,9 @@ from bench.harness import (  # noqa: E402
     signed_webhooks,
 )
 from bench.noop_app import app as noop_app  # noqa: E402
-from shared.logs import configure_logging  # noqa: E402
-from shared.runtime import build_runtime  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.platform.logs import configure_logging  # noqa: E402
+from shared.platform.runtime import build_runtime  # noqa: E402
+from shared.platform.settings import Settings  # noqa: E402
 from tests.support.api import Api, FlaskTransport  # noqa: E402
 from tests.support.processes import distributed_env, run_release  # noqa: E402
 from tests.support.services import (  # noqa: E402

@@ -60,14 +60,14 @@ from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 
 from scheduler.lease import AlwaysLeader  # noqa: E402
 from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler  # noqa: E402
-from shared.broker import QUEUES  # noqa: E402
-from shared.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks  # noqa: E402
-from shared.cron import parse_cron  # noqa: E402
-from shared.db import transaction  # noqa: E402
-from shared.migrate import upgrade_to_head  # noqa: E402
-from shared.runtime import Runtime, build_runtime  # noqa: E402
-from shared.services.schedules import due_triggers  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from shared.platform.broker import QUEUES  # noqa: E402
+from shared.platform.db import transaction  # noqa: E402
+from shared.platform.migrate import upgrade_to_head  # noqa: E402
+from shared.platform.runtime import Runtime, build_runtime  # noqa: E402
+from shared.platform.settings import Settings  # noqa: E402
+from shared.schedules.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks  # noqa: E402
+from shared.schedules.cron_parse import parse_cron  # noqa: E402
+from shared.schedules.due import due_triggers  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     Process,
     distributed_env,
@@ -823,7 +823,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     processes: list[Process] = []
     # The bench's own bulk work (COPY, UPDATEs of 100k rows, VACUUM) runs without the
     # application's time limits, and COPY only works before build_runtime(): psycopg2
-    # refuses it once the deadline's wait callback is installed (shared/db_deadline.py).
+    # refuses it once the deadline's wait callback is installed (shared/platform/db_deadline.py).
     engine = create_engine(database_url)
     try:
         say(f"database {database_url.rsplit('/', 1)[-1]}, namespace {namespace}, logs {log_dir}")

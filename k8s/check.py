@@ -16,7 +16,7 @@
    template that holds nothing but placeholders.
 4. Checks that the Grafana dashboard is valid JSON (schemaVersion 39), that every query
    uses only the service's metric names, that every metric has a panel, and that every
-   metric name is still defined by the code (shared/metrics.py, Dramatiq's middleware).
+   metric name is still defined by the code (shared/platform/metrics.py, Dramatiq's middleware).
 
 Exits 0 when all is well, 1 with one line per problem otherwise.
 """
@@ -53,7 +53,7 @@ CRD_SCHEMAS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): K8S_DIR / "schemas" / "servicemonitor.json",
 }
 
-#: The metric names that the dashboard may use (shared/metrics.py and Dramatiq's own).
+#: The metric names that the dashboard may use (shared/platform/metrics.py and Dramatiq's own).
 METRICS = frozenset(
     {
         "routines_http_requests_total",

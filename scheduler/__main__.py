@@ -10,12 +10,12 @@ import redis
 
 from scheduler.lease import AlwaysLeader, Lease, RedisLease
 from scheduler.loop import Scheduler
-from shared.config_check import exit_if_misconfigured
-from shared.leadership import lease_key
-from shared.logs import configure_logging
-from shared.probes import probe_server, serve_in_thread
-from shared.runtime import build_runtime
-from shared.settings import Settings
+from shared.platform.config_check import exit_if_misconfigured
+from shared.platform.logs import configure_logging
+from shared.platform.probes import probe_server, serve_in_thread
+from shared.platform.runtime import build_runtime
+from shared.platform.settings import Settings
+from shared.schedules.leadership import lease_key
 
 #: Port of the scheduler pod's /metrics, /health/live and /health.
 METRICS_PORT = int(os.environ.get("ROUTINES_METRICS_PORT", "9300"))

@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from shared.broker import Enqueuer, build_broker
 from shared.models import Routine
-from shared.services.firing import RunRequest, record_run
-from shared.settings import Settings
+from shared.platform.broker import Enqueuer, build_broker
+from shared.platform.settings import Settings
+from shared.runs.recording import RunRequest, record_run
 from tests.support import chaos
 from tests.support.api import Api, Response, make_world
 from tests.support.chaos import (

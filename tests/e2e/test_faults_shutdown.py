@@ -19,7 +19,7 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
-from shared.broker import DISPATCH_QUEUE
+from shared.platform.broker import DISPATCH_QUEUE
 from tests.e2e.conftest import Stack
 from tests.support.api import make_world
 from tests.support.chaos import (

@@ -9,7 +9,7 @@ import subprocess
 from sqlalchemy import select
 
 from shared.models import Secret
-from shared.runtime import Runtime
+from shared.platform.runtime import Runtime
 from tests.conftest import SECRET_KEY
 from tests.support.keys import api_with_keys, fire_hook, make_hook
 from tests.support.processes import BIN, ROOT

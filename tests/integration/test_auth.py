@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 
 from shared.models import Base
-from shared.runtime import Runtime
-from shared.tokens import hash_token
+from shared.platform.runtime import Runtime
+from shared.tenancy.tokens import hash_token
 from tests.support.api import (
     ADMIN_TOKEN,
     Api,

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-import shared.services.dispatch_write as dispatch_write
-from shared.db import transaction
-from shared.runtime import Runtime
-from shared.services.dispatch import Outcome, decide_runs, dispatch_run
+import shared.runs.decide_write as dispatch_write
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.runs.deciding import Outcome, decide_runs, dispatch_run
 from tests.integration.test_races import all_at_once
 from tests.support.api import Api, fire, make_agent, make_company, make_project, make_routine
 from workers.deciding import decide_many

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import Pool
 
-from shared.db import make_engine
-from shared.migrate import upgrade_to_head
+from shared.platform.db import make_engine
+from shared.platform.migrate import upgrade_to_head
 from tests.conftest import settings_for
 from tests.support.services import create_database, drop_database
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.waiting import RedisDecisionBoard
+from shared.runs.waiting import RedisDecisionBoard
 from tests.support.services import delete_namespace, new_namespace, redis_client
 
 

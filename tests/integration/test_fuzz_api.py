@@ -27,8 +27,8 @@ from flask import Flask
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from shared.broker import build_broker
-from shared.runtime import Runtime, build_runtime
+from shared.platform.broker import build_broker
+from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
 from tests.support.api import (
     ADMIN_TOKEN,

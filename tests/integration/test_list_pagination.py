@@ -20,10 +20,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from shared.clock import FixedClock
-from shared.db import transaction
-from shared.runtime import Runtime
-from shared.services.issues import new_issue
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.work.issues import new_issue
 from tests.support.api import (
     ADMIN_TOKEN,
     Api,

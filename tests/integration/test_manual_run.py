@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from shared.runtime import Runtime
+from shared.platform.runtime import Runtime
 from tests.support.api import (
     Api,
     fire,

@@ -14,8 +14,8 @@ import dramatiq
 import pytest
 from sqlalchemy import event, text
 
-from shared.runtime import Runtime
-from shared.waiting import DecisionBoard
+from shared.platform.runtime import Runtime
+from shared.runs.waiting import DecisionBoard
 from tests.support.api import Api, FlaskTransport, Response, make_world
 from web.app import create_app
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from shared.auth import ADMIN
-from shared.runtime import Runtime
-from shared.services.ops import ops_summary
+from shared.platform.ops_summary import ops_summary
+from shared.platform.runtime import Runtime
+from shared.tenancy.auth import ADMIN
 from tests.support.api import Api, World, fire, make_world
 
 #: Runs from before the window: a minute apart, enough that reading them all costs far

@@ -13,10 +13,10 @@ from dramatiq.brokers.redis import RedisBroker
 
 from scheduler import loop
 from scheduler.loop import Scheduler
-from shared.broker import DISPATCH_QUEUE, build_broker
-from shared.clock import FixedClock
 from shared.models import RoutineRun
-from shared.runtime import Runtime, build_runtime
+from shared.platform.broker import DISPATCH_QUEUE, build_broker
+from shared.platform.clock import FixedClock
+from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
 from tests.support.api import Api, FlaskTransport, fire, make_world
 from tests.support.services import (

@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import event, select, update
 
 from scheduler.loop import PAGE_TICKS, Scheduler
-from shared.broker import FIRE_SCHEDULE_ACTOR, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.clock import FixedClock
-from shared.db import transaction
+from shared.contract.timefmt import iso
 from shared.models import Routine, RoutineRun, RoutineTrigger
-from shared.runtime import Runtime
-from shared.services.schedules import Due, due_triggers, record_page
-from shared.timefmt import iso
+from shared.platform.broker import FIRE_SCHEDULE_ACTOR, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.schedules.due import Due, due_triggers, record_page
 from tests.integration.test_races import all_at_once
 from tests.support.api import Api, FlaskTransport, make_world
 from tests.support.schedules import copy_trigger

@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from scheduler.loop import Scheduler
-from shared.broker import SCHEDULE_QUEUE
-from shared.clock import FixedClock
-from shared.db import transaction
+from shared.contract.timefmt import iso
 from shared.models import RoutineRun, RoutineTrigger
-from shared.runtime import Runtime
-from shared.services.schedules import due_triggers
-from shared.timefmt import iso
+from shared.platform.broker import SCHEDULE_QUEUE
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.schedules.due import due_triggers
 from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 from workers.actors import fire_tick

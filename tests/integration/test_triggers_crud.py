@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from shared.clock import FixedClock
-from shared.runtime import Runtime
+from shared.platform.clock import FixedClock
+from shared.platform.runtime import Runtime
 from tests.support.api import Api, FlaskTransport, Response, World, make_world
 from web.app import create_app
 

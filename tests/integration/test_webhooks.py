@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
-from shared.clock import FixedClock
 from shared.models import RoutineRun, Secret
-from shared.runtime import Runtime
+from shared.platform.clock import FixedClock
+from shared.platform.runtime import Runtime
 from tests.support.api import Api, FlaskTransport, Response, make_world
 from web.app import create_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from shared.runtime import Runtime
+from shared.platform.runtime import Runtime
 from tests.support.api import Api, FlaskTransport, Response, make_world
 from web.app import create_app
 

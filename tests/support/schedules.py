@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy import insert
 
-from shared.db import transaction
 from shared.models import RoutineTrigger
-from shared.runtime import Runtime
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
 
 
 def copy_trigger(runtime: Runtime, like: uuid.UUID, count: int) -> list[uuid.UUID]:

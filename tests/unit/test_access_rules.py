@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
-from shared.access import (
+from shared.contract.errors import Forbidden, NotFound
+from shared.models import Routine
+from shared.tenancy.access import (
     may_assign_run,
     may_create_routine,
     may_manage_routine,
@@ -19,9 +21,7 @@ from shared.access import (
     sees_company,
     visible_company_ids,
 )
-from shared.auth import ADMIN, Principal
-from shared.errors import Forbidden, NotFound
-from shared.models import Routine
+from shared.tenancy.auth import ADMIN, Principal
 
 HOME = uuid.UUID("00000000-0000-4000-8000-000000000001")
 OTHER = uuid.UUID("00000000-0000-4000-8000-000000000002")

@@ -11,10 +11,10 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from shared.broker import DISPATCH_QUEUE
-from shared.migrate import upgrade_to_head
-from shared.runtime import Runtime, build_runtime
-from shared.settings import Settings
+from shared.platform.broker import DISPATCH_QUEUE
+from shared.platform.migrate import upgrade_to_head
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
 from tests.support.api import Api, FlaskTransport, World, fire, make_world
 from web.app import create_app
 from workers.actors import register

@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect
 
-from shared.migrate import alembic_config, current_revision, head_revision
 from shared.models import Base
+from shared.platform.migrate import alembic_config, current_revision, head_revision
 
 MODEL_TABLES = set(Base.metadata.tables)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from shared.leadership import leader_status
-from shared.services.ops import ops_summary
+from shared.platform.ops_summary import ops_summary
+from shared.schedules.leadership import leader_status
 from web.context import now, runtime, work
 
 bp = Blueprint("ops", __name__)
