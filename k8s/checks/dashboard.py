@@ -40,6 +40,10 @@ METRICS = frozenset(
         "dramatiq_messages_total",
         "dramatiq_message_errors_total",
         "dramatiq_message_duration_milliseconds_bucket",
+        "dramatiq_message_retries_total",
+        "dramatiq_message_rejects_total",
+        "dramatiq_messages_inprogress",
+        "dramatiq_delayed_messages_inprogress",
     }
 )
 #: A histogram's _bucket comes with its _sum and _count.
