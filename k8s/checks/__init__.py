@@ -7,8 +7,9 @@ stopping at the first problem.
 
 from __future__ import annotations
 
-from k8s.checks.dashboard import check_dashboard, check_metrics_defined
+from k8s.checks.dashboard import check_dashboard
 from k8s.checks.environment import check_environment, known_environment_variables
+from k8s.checks.exported_metrics import check_metrics_defined
 from k8s.checks.network_policies import check_network_policies
 from k8s.checks.references import check_references
 from k8s.checks.schemas import validate_document
