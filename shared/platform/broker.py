@@ -24,6 +24,7 @@ from dramatiq.middleware import (
 )
 
 from shared.platform.circuit import Breaker
+from shared.platform.redis_client import redis_client
 from shared.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,16 +45,13 @@ QUEUES = (DISPATCH_QUEUE, SCHEDULE_QUEUE)
 TIME_LIMIT_MS = 60_000
 #: Transient failures (database away) are retried with backoff up to this many times.
 MAX_RETRIES = 20
-#: Redis socket timeouts (seconds). An enqueue sits in the request path of every fire,
-#: after the run is committed; waiting longer gains nothing, since the sweep enqueues
-#: any run whose message did not make it. dramatiq polls, it never blocks on Redis.
-SOCKET_TIMEOUT_SECONDS = 1.0
 #: Most run ids one dispatch message carries: big enough that a page of schedule ticks
 #: is a handful of messages, small enough that one message is a short transaction.
 DISPATCH_BATCH = 200
 
 
-def build_broker(settings: Settings) -> dramatiq.Broker:
+def build_broker(settings: Settings, *, client: redis.Redis | None = None) -> dramatiq.Broker:
+    """The broker; in the distributed mode on `client` (built from the settings if None)."""
     middleware = [
         AgeLimit(),
         TimeLimit(time_limit=TIME_LIMIT_MS),
@@ -65,14 +63,9 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker: dramatiq.Broker
     if settings.redis_url:
         # dramatiq builds its connection pool from `url` alone and drops socket options
-        # passed next to it, so the client is built here, with the timeouts.
-        client = redis.Redis.from_url(
-            settings.redis_url,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-        )
+        # passed next to it, so it is given a client that has the timeouts.
         broker = RedisBroker(  # type: ignore[no-untyped-call]
-            client=client,
+            client=client or redis_client(settings.redis_url),
             namespace=settings.broker_namespace,
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
             middleware=middleware,

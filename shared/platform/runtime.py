@@ -14,6 +14,7 @@ from shared.contract.errors import Unavailable
 from shared.platform.broker import Enqueuer, build_broker
 from shared.platform.clock import Clock, SystemClock
 from shared.platform.db import autocommit_engine, make_engine, make_sessions
+from shared.platform.redis_client import redis_client
 from shared.platform.secrets_box import SecretBox
 from shared.platform.settings import Settings
 from shared.runs.dispatch_batch import DispatchBatcher
@@ -35,6 +36,8 @@ class Runtime:
     rate_counter: Counter
     #: Decisions announced by workers, awaited by `Prefer: wait` requests.
     decisions: DecisionBoard
+    #: The one Redis client (a connection pool) of the process; None in the embedded mode.
+    redis: redis.Redis | None = None
 
     def close(self) -> None:
         """Close the pools' connections (a process that ends, a test that is done)."""
@@ -61,7 +64,8 @@ def build_runtime(
     settings: Settings, *, broker: dramatiq.Broker | None = None, clock: Clock | None = None
 ) -> Runtime:
     engine = make_engine(settings)
-    broker = broker or build_broker(settings)
+    client = redis_client(settings.redis_url) if settings.redis_url else None
+    broker = broker or build_broker(settings, client=client)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -70,23 +74,19 @@ def build_runtime(
         broker=broker,
         enqueuer=Enqueuer(broker),
         clock=clock or SystemClock(),
-        rate_counter=_rate_counter(settings),
-        decisions=_decision_board(settings),
+        rate_counter=_rate_counter(settings, client),
+        decisions=_decision_board(settings, client),
+        redis=client,
     )
 
 
-def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-
-
-def _rate_counter(settings: Settings) -> Counter:
-    if not settings.redis_url:
+def _rate_counter(settings: Settings, client: redis.Redis | None) -> Counter:
+    if client is None:
         return MemoryCounter()
-    return RedisCounter(_redis(settings.redis_url), settings.broker_namespace)
+    return RedisCounter(client, settings.broker_namespace)
 
 
-def _decision_board(settings: Settings) -> DecisionBoard:
-    if not settings.redis_url:
+def _decision_board(settings: Settings, client: redis.Redis | None) -> DecisionBoard:
+    if client is None:
         return DecisionBoard(settings.wait_max_waiters)
-    client = _redis(settings.redis_url)
     return RedisDecisionBoard(client, settings.broker_namespace, settings.wait_max_waiters)

@@ -13,14 +13,11 @@ def lease_key(settings: Settings) -> str:
     return f"{settings.broker_namespace}:scheduler-leader"
 
 
-def leader_status(settings: Settings) -> dict[str, Any]:
+def leader_status(settings: Settings, client: redis.Redis | None) -> dict[str, Any]:
     """Who holds the lease and for how much longer; never raises."""
-    if not settings.redis_url:
+    if client is None:
         return {"mode": "embedded", "holder": "this process", "ttlMs": None}
     try:
-        client = redis.Redis.from_url(
-            settings.redis_url, socket_timeout=1, socket_connect_timeout=1
-        )
         holder = client.get(lease_key(settings))
         ttl = client.pttl(lease_key(settings))
     except redis.RedisError:

@@ -33,6 +33,6 @@ def summary() -> Any:
     with work() as w:
         data = ops_summary(
             w.session, w.principal, broker=runtime().broker, now=now(),
-            leader=leader_status(runtime().settings),
+            leader=leader_status(runtime().settings, runtime().redis),
         )  # fmt: skip
         return asdict(data)
