@@ -38,24 +38,33 @@ def run_demo(base: str, token: str) -> str:
     agent = call(base, token, "POST", f"/api/companies/{cid}/agents", {"name": "Demo agent"})
     project = call(base, token, "POST", f"/api/companies/{cid}/projects", {"name": "Demo"})
     routine = call(
-        base, token, "POST", f"/api/companies/{cid}/routines",
+        base,
+        token,
+        "POST",
+        f"/api/companies/{cid}/routines",
         {
             "title": "Daily briefing for {{date}}",
             "description": "Summarise what happened.",
             "assigneeAgentId": agent["id"],
             "projectId": project["id"],
         },
-    )  # fmt: skip
+    )
     rid = routine["id"]
     triggers = f"/api/routines/{rid}/triggers"
     schedule = call(
-        base, token, "POST", triggers,
+        base,
+        token,
+        "POST",
+        triggers,
         {"kind": "schedule", "label": "Every morning", "cronExpression": "0 9 * * *"},
-    )  # fmt: skip
+    )
     webhook = call(
-        base, token, "POST", triggers,
+        base,
+        token,
+        "POST",
+        triggers,
         {"kind": "webhook", "label": "Webhook", "signingMode": "bearer"},
-    )  # fmt: skip
+    )
     api = call(base, token, "POST", triggers, {"kind": "api", "label": "API"})
     secret = webhook["secretMaterial"]
     return "\n".join(

@@ -55,12 +55,29 @@ AGENT_KEY = ("id", "agent_id", "name", "created_at", "revoked_at")
 PROJECT = ("id", "company_id", "name", "description", "status", "paused_at", "pause_reason")
 GOAL = ("id", "company_id", "title", "description", "status", *_STAMPS)
 ISSUE = (
-    "id", "company_id", "identifier", "title", "description", "status", "priority",
-    "assignee_agent_id", "project_id", "goal_id", "parent_id", "origin_kind", "origin_id",
-    "origin_run_id", "created_by_agent_id", "created_by_user_id", "execution_workspace_id",
-    "execution_workspace_preference", "execution_workspace_settings", *_STAMPS,
-    "completed_at", "cancelled_at",
-)  # fmt: skip
+    "id",
+    "company_id",
+    "identifier",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "assignee_agent_id",
+    "project_id",
+    "goal_id",
+    "parent_id",
+    "origin_kind",
+    "origin_id",
+    "origin_run_id",
+    "created_by_agent_id",
+    "created_by_user_id",
+    "execution_workspace_id",
+    "execution_workspace_preference",
+    "execution_workspace_settings",
+    *_STAMPS,
+    "completed_at",
+    "cancelled_at",
+)
 ISSUE_BRIEF = ("id", "identifier", "title", "status", "priority", "updated_at")
 _AUTHORS = (
     "created_by_agent_id",
@@ -69,24 +86,71 @@ _AUTHORS = (
     "updated_by_user_id",
 )
 ROUTINE = (
-    "id", "company_id", "project_id", "goal_id", "parent_issue_id", "title", "description",
-    "assignee_agent_id", "priority", "status", "concurrency_policy", "catch_up_policy",
-    "variables", *_AUTHORS, "last_triggered_at", "last_enqueued_at", *_STAMPS,
-)  # fmt: skip
+    "id",
+    "company_id",
+    "project_id",
+    "goal_id",
+    "parent_issue_id",
+    "title",
+    "description",
+    "assignee_agent_id",
+    "priority",
+    "status",
+    "concurrency_policy",
+    "catch_up_policy",
+    "variables",
+    *_AUTHORS,
+    "last_triggered_at",
+    "last_enqueued_at",
+    *_STAMPS,
+)
 TRIGGER = (
-    "id", "company_id", "routine_id", "kind", "label", "enabled", "cron_expression", "timezone",
-    "next_run_at", "last_fired_at", "public_id", "signing_mode", "replay_window_sec",
-    "last_rotated_at", "last_result", *_AUTHORS, *_STAMPS,
-)  # fmt: skip
+    "id",
+    "company_id",
+    "routine_id",
+    "kind",
+    "label",
+    "enabled",
+    "cron_expression",
+    "timezone",
+    "next_run_at",
+    "last_fired_at",
+    "public_id",
+    "signing_mode",
+    "replay_window_sec",
+    "last_rotated_at",
+    "last_result",
+    *_AUTHORS,
+    *_STAMPS,
+)
 TRIGGER_SUMMARY = (
-    "id", "kind", "label", "enabled", "cron_expression", "timezone", "next_run_at",
-    "last_fired_at", "last_result",
-)  # fmt: skip
+    "id",
+    "kind",
+    "label",
+    "enabled",
+    "cron_expression",
+    "timezone",
+    "next_run_at",
+    "last_fired_at",
+    "last_result",
+)
 RUN = (
-    "id", "company_id", "routine_id", "trigger_id", "source", "status", "triggered_at",
-    "scheduled_for", "idempotency_key", "trigger_payload", "linked_issue_id",
-    "coalesced_into_run_id", "failure_reason", "completed_at", *_STAMPS,
-)  # fmt: skip
+    "id",
+    "company_id",
+    "routine_id",
+    "trigger_id",
+    "source",
+    "status",
+    "triggered_at",
+    "scheduled_for",
+    "idempotency_key",
+    "trigger_payload",
+    "linked_issue_id",
+    "coalesced_into_run_id",
+    "failure_reason",
+    "completed_at",
+    *_STAMPS,
+)
 
 
 def company(row: Company) -> Json:

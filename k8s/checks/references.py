@@ -62,9 +62,11 @@ def _ingress_problems(spec: Manifest, documents: list[Manifest]) -> Iterator[str
             services = find(documents, "Service", backend["name"])
             port = backend["port"].get("name") or backend["port"].get("number")
             ports = {
-                p.get(field) for s in services for p in s["spec"]["ports"]
+                p.get(field)
+                for s in services
+                for p in s["spec"]["ports"]
                 for field in ("name", "port")
-            }  # fmt: skip
+            }
             if not services or port not in ports:
                 yield f"backend {backend['name']}:{port} is not a Service port"
 

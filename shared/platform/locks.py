@@ -86,11 +86,6 @@ def lock_routine(session: Session, routine_id: uuid.UUID) -> Routine | None:
     return lock_row(session, Routine, routine_id)
 
 
-def lock_trigger(session: Session, trigger_id: uuid.UUID) -> RoutineTrigger | None:
-    """Step 2 of the order; None if the trigger was deleted (even while we waited)."""
-    return lock_row(session, RoutineTrigger, trigger_id)
-
-
 def lock_in_id_order(
     session: Session,
     model: type[Routine] | type[RoutineTrigger] | type[Company],

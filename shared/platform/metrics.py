@@ -37,9 +37,11 @@ HTTP_REQUESTS = Counter(
     ["route", "method", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "routines_http_request_duration_seconds", "HTTP request latency.", ["route", "method"],
+    "routines_http_request_duration_seconds",
+    "HTTP request latency.",
+    ["route", "method"],
     buckets=_LATENCY,
-)  # fmt: skip
+)
 FIRES_ACCEPTED = Counter(
     "routines_fires_accepted_total", "Firings recorded as new runs, by source.", ["source"]
 )
@@ -54,29 +56,36 @@ RUNS_DECIDED = Counter(
     "routines_runs_decided_total", "Runs decided, by outcome and source.", ["outcome", "source"]
 )
 FIRE_TO_DECISION = Histogram(
-    "routines_fire_to_decision_seconds", "From run recorded to run decided.", ["source"],
+    "routines_fire_to_decision_seconds",
+    "From run recorded to run decided.",
+    ["source"],
     buckets=_LATENCY,
-)  # fmt: skip
+)
 DISPATCH_ERRORS = Counter(
     "routines_dispatch_errors_total", "Dispatches that raised (transient or not).", ["kind"]
 )
 SCHEDULE_LAG = Histogram(
-    "routines_schedule_lag_seconds", "Schedule run recorded minus its scheduledFor.",
+    "routines_schedule_lag_seconds",
+    "Schedule run recorded minus its scheduledFor.",
     buckets=_LAG,
-)  # fmt: skip
+)
 MISSED_TICKS = Counter(
-    "routines_missed_ticks_total", "Missed schedule ticks by catch-up policy and action.",
+    "routines_missed_ticks_total",
+    "Missed schedule ticks by catch-up policy and action.",
     ["policy", "action"],
-)  # fmt: skip
+)
 # scheduler
 SCHEDULER_LEADER = Gauge(
-    "routines_scheduler_leader", "1 while this scheduler holds the lease.", ["holder"],
+    "routines_scheduler_leader",
+    "1 while this scheduler holds the lease.",
+    ["holder"],
     multiprocess_mode="liveall",
-)  # fmt: skip
+)
 DUE_BACKLOG = Gauge(
-    "routines_scheduler_due_backlog", "Due schedule triggers seen by the last scan.",
+    "routines_scheduler_due_backlog",
+    "Due schedule triggers seen by the last scan.",
     multiprocess_mode="liveall",
-)  # fmt: skip
+)
 SWEEP_REENQUEUED = Counter(
     "routines_sweep_reenqueued_total", "Undecided runs put back on the queue by the sweep."
 )

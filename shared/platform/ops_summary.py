@@ -130,13 +130,19 @@ def _lag(lags: list[float]) -> dict[str, float | None]:
 def _failed(session: Session) -> list[dict[str, Any]]:
     """Newest failures first, through the partial index on failed runs' updated_at."""
     rows = session.execute(
-        select(RoutineRun.id, RoutineRun.routine_id, Routine.title, RoutineRun.source,
-               RoutineRun.failure_reason, RoutineRun.updated_at)
+        select(
+            RoutineRun.id,
+            RoutineRun.routine_id,
+            Routine.title,
+            RoutineRun.source,
+            RoutineRun.failure_reason,
+            RoutineRun.updated_at,
+        )
         .join(Routine, Routine.id == RoutineRun.routine_id)
         .where(RoutineRun.status == "failed")
         .order_by(RoutineRun.updated_at.desc())
         .limit(10)
-    )  # fmt: skip
+    )
     return [
         {
             "runId": str(row.id),

@@ -146,7 +146,8 @@ def _agent_statuses(session: Session, agent_ids: list[uuid.UUID]) -> dict[uuid.U
 
 
 def _live_issues(session: Session, routine_ids: list[uuid.UUID]) -> dict[uuid.UUID, LiveIssue]:
-    """Each routine's newest open execution issue (as runs.live_issue picks it), one query."""
+    """Each routine's newest open execution issue (as shared.runs.reading.live_issues
+    picks it), one query."""
     if not routine_ids:
         return {}
     newest_first = (Issue.created_at.desc(), Issue.number.desc())

@@ -130,13 +130,18 @@ def issue_columns(
 #: batch size, with no ORM bookkeeping per row; SQLite takes SQLAlchemy's bulk UPDATE.
 _SET_BASED = {
     "routine_runs": (
-        "id uuid", "status text", "failure_reason text", "decided_at timestamptz",
-        "updated_at timestamptz", "linked_issue_id uuid", "coalesced_into_run_id uuid",
+        "id uuid",
+        "status text",
+        "failure_reason text",
+        "decided_at timestamptz",
+        "updated_at timestamptz",
+        "linked_issue_id uuid",
+        "coalesced_into_run_id uuid",
         "completed_at timestamptz",
     ),
     "routines": ("id uuid", "last_triggered_at timestamptz", "last_enqueued_at timestamptz"),
     "routine_triggers": ("id uuid", "last_fired_at timestamptz", "last_result text"),
-}  # fmt: skip
+}
 
 
 def _set_based_update(table: str, columns: tuple[str, ...]) -> TextClause:

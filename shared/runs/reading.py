@@ -99,20 +99,6 @@ def latest_runs(session: Session, routine_ids: list[uuid.UUID]) -> dict[uuid.UUI
     return {summary.run.routine_id: summary for summary in summarize_runs(session, list(runs))}
 
 
-def live_issue(session: Session, routine_id: uuid.UUID) -> Issue | None:
-    """The newest open execution issue of a routine: what coalesce/skip compare against."""
-    return session.scalar(
-        select(Issue)
-        .where(
-            Issue.origin_kind == ROUTINE_EXECUTION,
-            Issue.origin_id == routine_id,
-            Issue.status.in_(LIVE_ISSUE_STATUSES),
-        )
-        .order_by(Issue.created_at.desc(), Issue.number.desc())
-        .limit(1)
-    )
-
-
 def live_issues(session: Session, routine_ids: list[uuid.UUID]) -> dict[uuid.UUID, Issue]:
     if not routine_ids:
         return {}

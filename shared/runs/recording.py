@@ -98,12 +98,28 @@ def record_run(
 
 #: The columns a new run is inserted with (run_values); the rest start NULL.
 NEW_RUN_COLUMNS = (
-    "id", "company_id", "routine_id", "trigger_id", "source", "status", "triggered_at",
-    "scheduled_for", "idempotency_key", "idempotency_scope", "signature_hash",
-    "trigger_payload", "variables", "project_id_override", "assignee_agent_id_override",
-    "execution_workspace", "failure_reason", "requested_by_agent_id", "requested_by_user_id",
-    "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "company_id",
+    "routine_id",
+    "trigger_id",
+    "source",
+    "status",
+    "triggered_at",
+    "scheduled_for",
+    "idempotency_key",
+    "idempotency_scope",
+    "signature_hash",
+    "trigger_payload",
+    "variables",
+    "project_id_override",
+    "assignee_agent_id_override",
+    "execution_workspace",
+    "failure_reason",
+    "requested_by_agent_id",
+    "requested_by_user_id",
+    "created_at",
+    "updated_at",
+)
 
 
 def run_values(

@@ -159,9 +159,14 @@ class _Planner:
         (and logged) rather than failing the whole page."""
         try:
             return select_ticks(
-                expr=expr, tz=tz, due_at=due_at, now=self.now, policy=policy,
-                grace=self.grace, cap=self.cap,
-            )  # fmt: skip
+                expr=expr,
+                tz=tz,
+                due_at=due_at,
+                now=self.now,
+                policy=policy,
+                grace=self.grace,
+                cap=self.cap,
+            )
         except (Unprocessable, ValueError):
             log.warning("schedule cannot be planned", extra={"outcome": f"{expr!r} in {tz}"})
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from shared.contract.timefmt import iso, iso_or_none
+from shared.contract.timefmt import iso
 
 
 def test_a_utc_time_is_written_with_milliseconds_and_z() -> None:
@@ -25,8 +25,3 @@ def test_another_offset_is_converted_to_utc() -> None:
 def test_conversion_can_cross_midnight() -> None:
     tokyo = timezone(timedelta(hours=9))
     assert iso(datetime(2026, 1, 1, 5, 0, tzinfo=tokyo)) == "2025-12-31T20:00:00.000Z"
-
-
-def test_iso_or_none_passes_none_through() -> None:
-    assert iso_or_none(None) is None
-    assert iso_or_none(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000Z"
