@@ -85,7 +85,7 @@ from bench.harness import (  # noqa: E402
     wait_worker_ready,
     write_wrk_data,
 )
-from tests.support.api import Api, HttpTransport  # noqa: E402
+from devstack.api import Api, HttpTransport  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "fire.json"
 QUICK_RESULTS = ROOT / "bench" / "results" / "fire-quick.json"

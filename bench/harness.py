@@ -39,8 +39,8 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import Engine, create_engine, text  # noqa: E402
 
-from tests.support.api import Api, HttpTransport, make_agent, make_company, make_project  # noqa: E402
-from tests.support.processes import (  # noqa: E402
+from devstack.api import Api, HttpTransport, make_agent, make_company, make_project  # noqa: E402
+from devstack.processes import (  # noqa: E402
     BIN,
     Process,
     answers,
@@ -52,7 +52,7 @@ from tests.support.processes import (  # noqa: E402
     start_worker,
     wait_for,
 )
-from tests.support.services import (  # noqa: E402
+from devstack.services import (  # noqa: E402
     PG_ADMIN_URL,
     REDIS_URL,
     create_database,
@@ -333,7 +333,7 @@ def distributed_stack(
     dramatiq (and the scheduler) as separate processes; all removed afterwards."""
     redis_client()
     database_url = create_database("routines_bench")
-    namespace = new_namespace().replace("routines-test-", "routines-bench-")
+    namespace = new_namespace("routines-bench")
     log_dir = Path(tempfile.mkdtemp(prefix="routines-bench-"))
     admin_token = secrets.token_hex(24)
     env = distributed_env(

@@ -51,18 +51,18 @@ from bench.harness import (  # noqa: E402
     signed_webhooks,
 )
 from bench.noop_app import app as noop_app  # noqa: E402
-from shared.logs import configure_logging  # noqa: E402
-from shared.runtime import build_runtime  # noqa: E402
-from shared.settings import Settings  # noqa: E402
-from tests.support.api import Api, FlaskTransport  # noqa: E402
-from tests.support.processes import distributed_env, run_release  # noqa: E402
-from tests.support.services import (  # noqa: E402
+from devstack.api import Api, FlaskTransport  # noqa: E402
+from devstack.processes import distributed_env, run_release  # noqa: E402
+from devstack.services import (  # noqa: E402
     REDIS_URL,
     create_database,
     delete_namespace,
     drop_database,
     new_namespace,
 )
+from shared.logs import configure_logging  # noqa: E402
+from shared.runtime import build_runtime  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 from web.app import create_app  # noqa: E402
 from workers.actors import decide  # noqa: E402
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     database_url = create_database("routines_bench")
-    namespace = new_namespace().replace("routines-test-", "routines-bench-")
+    namespace = new_namespace("routines-bench")
     env = distributed_env(
         database_url, REDIS_URL, namespace,
         ROUTINES_RATE_LIMIT_PER_TRIGGER="0", ROUTINES_RATE_LIMIT_PER_CLIENT="0",

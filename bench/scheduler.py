@@ -58,6 +58,20 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 
+from devstack.processes import (  # noqa: E402
+    Process,
+    distributed_env,
+    start_scheduler,
+    start_worker,
+    wait_for,
+)
+from devstack.services import (  # noqa: E402
+    REDIS_URL,
+    create_database,
+    delete_namespace,
+    drop_database,
+    redis_client,
+)
 from scheduler.lease import AlwaysLeader  # noqa: E402
 from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler  # noqa: E402
 from shared.broker import QUEUES  # noqa: E402
@@ -68,20 +82,6 @@ from shared.migrate import upgrade_to_head  # noqa: E402
 from shared.runtime import Runtime, build_runtime  # noqa: E402
 from shared.services.schedules import due_triggers  # noqa: E402
 from shared.settings import Settings  # noqa: E402
-from tests.support.processes import (  # noqa: E402
-    Process,
-    distributed_env,
-    start_scheduler,
-    start_worker,
-    wait_for,
-)
-from tests.support.services import (  # noqa: E402
-    REDIS_URL,
-    create_database,
-    delete_namespace,
-    drop_database,
-    redis_client,
-)
 
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 #: Targets of the issue, for this machine (2 cores), per scenario.

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
+from devstack.api import Api, FlaskTransport, make_world
 from shared.auth import ADMIN
 from shared.clock import FixedClock
 from shared.db import transaction
@@ -30,7 +31,6 @@ from shared.services.dispatch import dispatch_run
 from shared.services.issues import update_issue
 from shared.services.schedules import fire_schedule
 from tests.integration.test_races import all_at_once
-from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

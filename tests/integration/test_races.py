@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import text
 
+from devstack.api import Api, FlaskTransport, fire, make_company, make_world
 from shared.runtime import Runtime
 from shared.services.dispatch import Outcome
-from tests.support.api import Api, FlaskTransport, fire, make_company, make_world
 from web.app import create_app
 from workers.actors import decide
 

@@ -18,6 +18,7 @@ import dramatiq
 import pytest
 from sqlalchemy import event, select, update
 
+from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import PAGE_TICKS, Scheduler
 from shared.broker import FIRE_SCHEDULE_ACTOR, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
 from shared.clock import FixedClock
@@ -27,7 +28,6 @@ from shared.runtime import Runtime
 from shared.services.schedules import Due, due_triggers, record_page
 from shared.timefmt import iso
 from tests.integration.test_races import all_at_once
-from tests.support.api import Api, FlaskTransport, make_world
 from tests.support.schedules import copy_trigger
 from web.app import create_app
 from workers.actors import fire_page

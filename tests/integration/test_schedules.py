@@ -17,6 +17,7 @@ import dramatiq
 import pytest
 from sqlalchemy import func, select, update
 
+from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
 from shared.broker import SCHEDULE_QUEUE
 from shared.clock import FixedClock
@@ -25,7 +26,6 @@ from shared.models import RoutineRun, RoutineTrigger
 from shared.runtime import Runtime
 from shared.services.schedules import due_triggers
 from shared.timefmt import iso
-from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 from workers.actors import fire_tick
 

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devstack.api import Api, FlaskTransport, make_company, make_routine
 from shared.clock import FixedClock
 from shared.migrate import upgrade_to_head
 from shared.runtime import Runtime, build_runtime
 from shared.settings import Settings
-from tests.support.api import Api, FlaskTransport, make_company, make_routine
 from web.app import create_app
 
 ADMIN = "adm"

@@ -13,6 +13,7 @@ import dramatiq
 import pytest
 from sqlalchemy import select
 
+from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
 from shared.broker import FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
 from shared.clock import FixedClock
@@ -22,7 +23,6 @@ from shared.models import RoutineRun, RoutineTrigger
 from shared.runtime import Runtime, build_runtime
 from shared.services.schedules import due_triggers
 from shared.settings import Settings
-from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 from workers.actors import fire_page, register
 
