@@ -1,6 +1,6 @@
 """Fire benchmark: webhook and manual fires end to end in the distributed mode.
 
-    .venv/bin/python bench/fire.py [--duration 20] [--sustained 60] [--profile]
+    .venv/bin/python -m bench.fire [--duration 20] [--sustained 60] [--profile]
                                    [--web-workers 2] [--web-threads 4]
                                    [--worker-processes 1] [--worker-threads 4]
                                    [--wrk-threads 1] [--connections 32]
@@ -52,11 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     BacklogSampler,
     CpuMeter,
     Request,
@@ -65,6 +61,7 @@ from bench.harness import (  # noqa: E402
     Target,
     WrkSettings,
     children,
+    command_line,
     distributed_stack,
     machine_facts,
     make_webhook_targets,
@@ -85,8 +82,9 @@ from bench.harness import (  # noqa: E402
     wait_worker_ready,
     write_wrk_data,
 )
-from devstack.api import Api, HttpTransport  # noqa: E402
+from devstack.api import Api, HttpTransport
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "fire.json"
 QUICK_RESULTS = ROOT / "bench" / "results" / "fire-quick.json"
 #: Profile summaries (top functions) are kept; the raw recordings stay in a temporary
@@ -103,7 +101,9 @@ TARGET_P99_DECISION_MS = 100.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fire", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn --workers")
     parser.add_argument("--web-threads", type=int, default=4, help="WEB_THREADS per worker")
     parser.add_argument("--worker-processes", type=int, default=1, help="dramatiq --processes")
@@ -462,11 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     sustained = args.sustained or args.duration
     quiet = wait_quiet(args.quiet_wait)
     say(f"machine before start: {quiet}")
-    command = "python bench/fire.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {
         "benchmark": "fire",
         "date": utcnow().isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command_line("bench.fire", argv),
         "machine": machine_facts(),
         "machine_load": quiet,
         "settings": {

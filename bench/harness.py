@@ -33,14 +33,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy import Engine, create_engine, text
 
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
-
-from devstack.api import Api, HttpTransport, make_agent, make_company, make_project  # noqa: E402
-from devstack.processes import (  # noqa: E402
+from devstack.api import Api, HttpTransport, make_agent, make_company, make_project
+from devstack.processes import (
     BIN,
     Process,
     answers,
@@ -52,7 +48,7 @@ from devstack.processes import (  # noqa: E402
     start_worker,
     wait_for,
 )
-from devstack.services import (  # noqa: E402
+from devstack.services import (
     PG_ADMIN_URL,
     REDIS_URL,
     create_database,
@@ -62,6 +58,7 @@ from devstack.services import (  # noqa: E402
     redis_client,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 LUA = ROOT / "bench" / "fire.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -70,6 +67,11 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 def say(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """How this run was started, as recorded with its figures: `python -m bench.X ...`."""
+    return " ".join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
 
 
 def pct(values: Sequence[float], q: float) -> float | None:

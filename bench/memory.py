@@ -1,6 +1,6 @@
 """Memory benchmark: resident memory of web, worker and scheduler, idle and under fires.
 
-    .venv/bin/python bench/memory.py [--fires 100000] [--batch 10000] [--connections 32]
+    .venv/bin/python -m bench.memory [--fires 100000] [--batch 10000] [--connections 32]
 
 On a fresh database and Redis namespace (removed afterwards), starts gunicorn (web),
 dramatiq (worker) and the scheduler as separate processes, gives the scheduler some
@@ -27,22 +27,18 @@ import itertools
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.harness import (  # noqa: E402
+from bench.harness import (
     Sizes,
     Stack,
     WrkSettings,
     _world,
+    command_line,
     distributed_stack,
     group_pids,
     machine_facts,
@@ -60,12 +56,15 @@ from bench.harness import (  # noqa: E402
     write_wrk_data,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "memory.json"
 GROUPS = ("web", "worker", "scheduler")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.memory", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--fires", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--routines", type=int, default=100)
@@ -161,11 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     require_wrk()
     quiet = wait_quiet(args.quiet_wait)
     say(f"machine before start: {quiet}")
-    command = "python bench/memory.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {
         "benchmark": "memory",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command_line("bench.memory", argv),
         "machine": machine_facts(),
         "machine_load": quiet,
         "settings": {

@@ -1,6 +1,6 @@
 """Scheduler benchmark: the issue's two schedule targets in one run, then an idle scan.
 
-    .venv/bin/python bench/scheduler.py [--every-minute N] [--daily M] [--idle-triggers I]
+    .venv/bin/python -m bench.scheduler [--every-minute N] [--daily M] [--idle-triggers I]
                                         [--workers P] [--threads T] [--companies C]
                                         [--timeout S]
 
@@ -52,37 +52,36 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy import Engine, create_engine, event, text
 
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
-
-from devstack.processes import (  # noqa: E402
+from bench.harness import command_line
+from devstack.processes import (
     Process,
     distributed_env,
     start_scheduler,
     start_worker,
     wait_for,
 )
-from devstack.services import (  # noqa: E402
+from devstack.services import (
     REDIS_URL,
     create_database,
     delete_namespace,
     drop_database,
+    new_namespace,
     redis_client,
 )
-from scheduler.lease import AlwaysLeader  # noqa: E402
-from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler  # noqa: E402
-from shared.broker import QUEUES  # noqa: E402
-from shared.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks  # noqa: E402
-from shared.cron import parse_cron  # noqa: E402
-from shared.db import transaction  # noqa: E402
-from shared.migrate import upgrade_to_head  # noqa: E402
-from shared.runtime import Runtime, build_runtime  # noqa: E402
-from shared.services.schedules import due_triggers  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from scheduler.lease import AlwaysLeader
+from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler
+from shared.broker import QUEUES
+from shared.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks
+from shared.cron import parse_cron
+from shared.db import transaction
+from shared.migrate import upgrade_to_head
+from shared.runtime import Runtime, build_runtime
+from shared.services.schedules import due_triggers
+from shared.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 #: Targets of the issue, for this machine (2 cores), per scenario.
 TARGETS: dict[str, dict[str, float]] = {
@@ -100,7 +99,9 @@ CHUNK = 50_000
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scheduler", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument(
         "--every-minute", type=int, default=10_000, help="every-minute triggers due (0: skip)"
     )
@@ -809,9 +810,9 @@ def retire(bench: Bench) -> None:
     delete_namespace(bench.namespace)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     database_url = create_database("routines_bench")
-    namespace = f"routines-bench-{uuid.uuid4().hex[:10]}"
+    namespace = new_namespace("routines-bench")
     log_dir = Path(tempfile.mkdtemp(prefix="routines-bench-"))
     settings = Settings(
         database_url=database_url,
@@ -831,7 +832,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "benchmark": "scheduler",
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "command": command,
             "machine": machine(engine),
             "parameters": {
                 "every_minute_triggers": args.every_minute,
@@ -1001,7 +1002,7 @@ def main(argv: list[str] | None = None) -> None:
     # A background job ignores SIGINT; SIGTERM must still drop the database and stop
     # the processes, so it unwinds through run()'s finally block.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    result = run(args)
+    result = run(args, command_line("bench.scheduler", argv))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
     report(result, args.output)
