@@ -52,36 +52,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import (
-    BacklogSampler,
-    CpuMeter,
-    Request,
-    Sizes,
-    Stack,
-    Target,
-    WrkSettings,
-    children,
-    command_line,
-    distributed_stack,
-    machine_facts,
-    make_webhook_targets,
-    manual_runs,
-    open_loop,
-    pg_insert_ceiling,
-    require_wrk,
-    run_stats,
-    run_wrk,
-    say,
-    signed_webhooks,
-    start_noop,
-    start_profilers,
-    summarize_wrk,
-    top_functions,
-    wait_drained,
-    wait_quiet,
-    wait_worker_ready,
-    write_wrk_data,
-)
+from bench.fixtures import Target, make_webhook_targets
+from bench.open_loop import open_loop
+from bench.payloads import Request, manual_runs, signed_webhooks
+from bench.pg_ceiling import pg_insert_ceiling
+from bench.procstats import CpuMeter, children, wait_quiet
+from bench.profiles import start_profilers, top_functions
+from bench.report import command_line, machine_facts, say, write_results
+from bench.runs import BacklogSampler, run_stats, wait_drained
+from bench.stack import Sizes, Stack, distributed_stack, start_noop, wait_worker_ready
+from bench.stats import ratio
+from bench.wrk import WrkSettings, require_wrk, run_wrk, summarize_wrk, write_wrk_data
 from devstack.api import Api, HttpTransport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,10 +325,6 @@ class Bench:
         }
 
 
-def ratio(value: float | None, ceiling: float) -> float | None:
-    return None if value is None or not ceiling else round(value / ceiling, 3)
-
-
 def add_ratios(phase: dict[str, Any], noop: float, pg: float) -> None:
     accepted = phase["accept"]["accepted_per_s"]
     decided = phase["runs"]["decided_per_s_in_window"]
@@ -493,8 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["targets"] = judge(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.output, results)
     print_summary(results)
     say(f"wrote {args.output}")
     return 0

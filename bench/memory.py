@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import shutil
 import statistics
 import tempfile
@@ -33,28 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import (
-    Sizes,
-    Stack,
-    WrkSettings,
-    _world,
-    command_line,
-    distributed_stack,
-    group_pids,
-    machine_facts,
-    make_routine_with_policy,
-    make_webhook_targets,
-    require_wrk,
-    rss_kb,
-    run_wrk,
-    say,
-    signed_webhooks,
-    summarize_wrk,
-    wait_drained,
-    wait_quiet,
-    wait_worker_ready,
-    write_wrk_data,
-)
+from bench.fixtures import bench_world, make_routine_with_policy, make_webhook_targets
+from bench.payloads import signed_webhooks
+from bench.procstats import group_pids, rss_kb, wait_quiet
+from bench.report import command_line, machine_facts, say, write_results
+from bench.runs import wait_drained
+from bench.stack import Sizes, Stack, distributed_stack, wait_worker_ready
+from bench.wrk import WrkSettings, require_wrk, run_wrk, summarize_wrk, write_wrk_data
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "memory.json"
@@ -185,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             run(args, stack, work, results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.output, results)
     print_summary(results)
     say(f"wrote {args.output}")
     return 0
@@ -196,7 +179,7 @@ def run(args: argparse.Namespace, stack: Stack, work: Path, results: dict[str, A
     api = stack.api()
     say(f"fixtures: {args.routines} webhook routines, {args.schedule_triggers} schedules")
     targets = make_webhook_targets(api, args.routines, "always_enqueue", "mem")
-    company, agent, project = _world(api)
+    company, agent, project = bench_world(api)
     for n in range(args.schedule_triggers):
         routine = make_routine_with_policy(
             api, company, agent, project, "coalesce_if_active", f"tick {n}"

@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import cProfile
 import io
-import json
 import os
 import pstats
 import statistics
@@ -35,18 +34,10 @@ from typing import Any
 import redis
 from sqlalchemy import event
 
-from bench.harness import (
-    Request,
-    Target,
-    _world,
-    command_line,
-    machine_facts,
-    make_routine_with_policy,
-    manual_runs,
-    say,
-    signed_webhooks,
-)
+from bench.fixtures import Target, bench_world, make_routine_with_policy
 from bench.noop_app import app as noop_app
+from bench.payloads import Request, manual_runs, signed_webhooks
+from bench.report import command_line, machine_facts, say, write_results
 from devstack.api import Api, FlaskTransport
 from devstack.processes import distributed_env, run_release
 from devstack.services import (
@@ -171,8 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     results["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["command"] = command_line("bench.roundtrips", argv)
     results["machine"] = machine_facts()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.output, results)
     print_summary(results)
     say(f"wrote {args.output}")
     return 0
@@ -195,7 +185,7 @@ def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
     patch_redis(tally)
     client = create_app(runtime=runtime).test_client()
     api = Api(FlaskTransport(client), token=settings.admin_token)
-    company, agent, project = _world(api)
+    company, agent, project = bench_world(api)
     routine = make_routine_with_policy(api, company, agent, project, "always_enqueue", "cost")
     created = api.ok(
         "POST", f"/api/routines/{routine['id']}/triggers",

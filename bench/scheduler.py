@@ -54,7 +54,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 
-from bench.harness import command_line
+from bench.report import command_line, say, write_results
 from devstack.processes import (
     Process,
     distributed_env,
@@ -131,10 +131,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
-
-
-def say(message: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
 # --- bulk loading --------------------------------------------------------------------------
@@ -1003,8 +999,7 @@ def main(argv: list[str] | None = None) -> None:
     # the processes, so it unwinds through run()'s finally block.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     result = run(args, command_line("bench.scheduler", argv))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    write_results(args.output, result)
     report(result, args.output)
     sys.exit(exit_status(result))
 
