@@ -6,8 +6,8 @@ On a fresh database and Redis namespace (removed afterwards), starts gunicorn (w
 dramatiq (worker) and the scheduler as separate processes, gives the scheduler some
 work (schedule triggers due every minute), and records the memory of each process group
 (gunicorn master + workers; dramatiq main + worker processes + its metrics fork; the
-scheduler), summed over the group's processes from /proc/<pid>/status (VmRSS) and
-/proc/<pid>/smaps_rollup (Pss, which does not count pages shared after fork twice):
+scheduler), summed over the group's processes: RSS and PSS (which does not count pages
+shared after fork twice), read with psutil:
 
 - idle, after start-up and the fixtures;
 - after every batch of webhook fires (wrk replaying signed requests, each used once),
@@ -34,7 +34,7 @@ from typing import Any
 
 from bench.fixtures import bench_world, make_routine_with_policy, make_webhook_targets
 from bench.payloads import signed_webhooks
-from bench.procstats import group_pids, rss_kb, wait_quiet
+from bench.procstats import group_pids, pss_kb, rss_kb, wait_quiet
 from bench.report import command_line, machine_facts, say, write_results
 from bench.runs import wait_drained
 from bench.stack import Sizes, Stack, distributed_stack, wait_worker_ready
@@ -64,16 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet-wait", type=float, default=120.0)
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
-
-
-def pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def snapshot(stack: Stack) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """CPU time and resident memory of the benchmark's processes and of the whole machine,
-read from /proc; and waiting for a quiet machine, since other work on it distorts every
-figure."""
+and waiting for a quiet machine, since other work on it distorts every figure.
+
+Read with psutil; a process that has gone meanwhile counts as nothing."""
 
 from __future__ import annotations
 
@@ -8,84 +9,86 @@ import contextlib
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import Engine, text
 
 from bench.report import say
 from devstack.processes import Process
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may hold spaces; the fields after it are fixed.
-    return raw[raw.rindex(")") + 2 :].split()
-
 
 def group_pids(pgid: int) -> list[int]:
     """Every live process of a process group (Process starts each in its own session)."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
-                found.append(int(entry.name))
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
     return sorted(found)
 
 
 def pids_named(*names: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                comm = (entry / "comm").read_text().strip()
-                if comm.startswith(names):
-                    found.append(int(entry.name))
-    return found
+    return [
+        p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith(names)
+    ]
+
+
+def children(pid: int) -> list[int]:
+    with contextlib.suppress(psutil.Error):
+        return sorted(child.pid for child in psutil.Process(pid).children())
+    return []
+
+
+def database_backends(engine: Engine) -> list[int]:
+    """The PostgreSQL backends serving `engine`'s database (the server is shared), but
+    the one asking."""
+    with engine.connect() as connection:
+        return list(
+            connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            )
+        )
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User + system CPU of the processes and of their reaped children."""
-    ticks = 0
+    total = 0.0
     for pid in pids:
-        fields = _stat(pid)
-        if fields is not None:
-            ticks += sum(int(v) for v in fields[11:15])
-    return ticks / CLK_TCK
+        with contextlib.suppress(psutil.Error):
+            used = psutil.Process(pid).cpu_times()
+            total += used.user + used.system + used.children_user + used.children_system
+    return total
 
 
 def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
+    with contextlib.suppress(psutil.Error):
+        return int(psutil.Process(pid).memory_info().rss) // 1024
+    return 0
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared after fork count once over the sharers."""
+    with contextlib.suppress(psutil.Error):
+        return int(psutil.Process(pid).memory_full_info().pss) // 1024
     return 0
 
 
 def machine_busy() -> tuple[float, float]:
-    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    total = sum(values[:8])
+    """(busy, total) CPU seconds of all CPUs since boot; idle and iowait are not busy."""
+    cpu = psutil.cpu_times()
+    idle = cpu.idle + cpu.iowait
+    total = idle + cpu.user + cpu.nice + cpu.system + cpu.irq + cpu.softirq + cpu.steal
     return total - idle, total
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            fields = _stat(int(entry.name))
-            if fields is not None and int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
+def busy_share(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """The share (0..1) of all CPUs' time that was busy between two machine_busy()."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
 
 
 class CpuMeter:
@@ -101,15 +104,7 @@ class CpuMeter:
     def _read(self) -> dict[str, float]:
         got = {name: cpu_seconds(group_pids(p.pid)) for name, p in self.groups.items()}
         if self.engine is not None:
-            # Only the backends serving this run's database: the server is shared.
-            with self.engine.connect() as connection:
-                pids = connection.scalars(
-                    text(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND pid <> pg_backend_pid()"
-                    )
-                ).all()
-            got["postgresql (this database)"] = cpu_seconds(pids)
+            got["postgresql (this database)"] = cpu_seconds(database_backends(self.engine))
         got["redis-server"] = cpu_seconds(pids_named("redis-server"))
         return got
 
@@ -120,17 +115,16 @@ class CpuMeter:
 
     def stop(self, extra: dict[str, float] | None = None) -> dict[str, Any]:
         end = self._read()
-        busy, total = machine_busy()
+        share = busy_share(self._busy, machine_busy())
         wall = time.monotonic() - self._t
         used = {name: max(0.0, end[name] - self._start.get(name, 0.0)) for name in end}
         used.update(extra or {})
         cores = os.cpu_count() or 1
-        busy_share = (busy - self._busy[0]) / max(1.0, total - self._busy[1])
         shares = {name: round(v / wall, 2) for name, v in used.items()} if wall else {}
-        shares["everything else"] = round(max(0.0, busy_share * cores - sum(shares.values())), 2)
+        shares["everything else"] = round(max(0.0, share * cores - sum(shares.values())), 2)
         return {
             "wall_s": round(wall, 2),
-            "machine_busy_pct_of_all_cores": round(100 * busy_share, 1),
+            "machine_busy_pct_of_all_cores": round(100 * share, 1),
             "cores_used": shares,
             "cores": cores,
         }
@@ -147,10 +141,9 @@ def wait_quiet(
     quiet_since: float | None = None
     busy = 100.0
     while True:
-        b0, t0 = machine_busy()
+        before = machine_busy()
         time.sleep(2)
-        b1, t1 = machine_busy()
-        busy = 100 * (b1 - b0) / max(1.0, t1 - t0)
+        busy = 100 * busy_share(before, machine_busy())
         now = time.monotonic()
         waited = now - started
         if busy >= threshold_pct:
@@ -162,7 +155,7 @@ def wait_quiet(
             return {
                 "busy_pct_before_start": round(busy, 1),
                 "waited_s": round(waited, 1),
-                "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+                "loadavg": [f"{load:.2f}" for load in psutil.getloadavg()],
                 "quiet": settled,
             }
         if waited - told >= 30:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import create_engine, text
 
 from devstack.services import PG_ADMIN_URL, redis_client
@@ -41,17 +42,12 @@ def git(*args: str) -> str:
 
 
 def machine_facts() -> dict[str, Any]:
-    cpu = "unknown"
+    cpu = "unknown"  # the model's name: psutil does not tell it
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    mem_kb = 0
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
     admin = create_engine(PG_ADMIN_URL)
     try:
         with admin.connect() as connection:
@@ -70,7 +66,7 @@ def machine_facts() -> dict[str, Any]:
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
-        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "memory_gib": round(psutil.virtual_memory().total / 1024**3, 1),
         "os": platform.platform(),
         "python": platform.python_version(),
         "postgresql": pg_version,

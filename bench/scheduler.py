@@ -54,6 +54,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 
+from bench.procstats import cpu_seconds, database_backends, group_pids, machine_busy
 from bench.report import command_line, say, write_results
 from devstack.processes import (
     Process,
@@ -336,55 +337,15 @@ def watch(
 
 # --- where the CPU goes --------------------------------------------------------------------
 
-TICKS = os.sysconf("SC_CLK_TCK")
 
-
-def _stat(pid: str) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
-
-
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by the live processes of a process group."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        fields = _stat(pid)
-        if fields and int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / TICKS
-
-
-def backends_cpu(database: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends connected to `database`."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
-            fields = _stat(pid)
-            if fields:
-                total += int(fields[11]) + int(fields[12])
-    return total / TICKS
-
-
-def machine_cpu() -> float:
-    """CPU seconds used by everything on the machine (all cores, busy time only)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    return (sum(values[:8]) - idle) / TICKS
-
-
-def cpu_snapshot(database: str, worker: Process, scheduler: Process) -> dict[str, float]:
+def cpu_snapshot(engine: Engine, worker: Process, scheduler: Process) -> dict[str, float]:
+    """CPU seconds used so far by each process group, the database's backends, and the
+    whole machine (busy time, all cores)."""
     return {
-        "workers": group_cpu(worker.pid),
-        "scheduler": group_cpu(scheduler.pid),
-        "postgresql_backends": backends_cpu(database),
-        "machine": machine_cpu(),
+        "workers": cpu_seconds(group_pids(worker.pid)),
+        "scheduler": cpu_seconds(group_pids(scheduler.pid)),
+        "postgresql_backends": cpu_seconds(database_backends(engine)),
+        "machine": machine_busy()[0],
         "wall": time.monotonic(),
     }
 
@@ -757,12 +718,11 @@ def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
     def queue_length() -> dict[str, int]:
         return {f"queued_{q}": int(queues.llen(f"{bench.namespace}:{q}")) for q in QUEUES}
 
-    database = bench.database_url.rsplit("/", 1)[-1]
-    before, load_before = cpu_snapshot(database, worker, scheduler), os.getloadavg()
+    before, load_before = cpu_snapshot(engine, worker, scheduler), os.getloadavg()
     timeline = watch(
         engine, due, scenario.triggers, args.timeout, [worker, scheduler], queue_length
     )
-    after, load_after = cpu_snapshot(database, worker, scheduler), os.getloadavg()
+    after, load_after = cpu_snapshot(engine, worker, scheduler), os.getloadavg()
     figures = due_figures(engine, due, scenario.triggers)
     figures["integrity"] = integrity(engine, due, args.catch_up_policy)
     figures["cpu"] = cpu_figures(before, after, figures["runs"])
