@@ -122,7 +122,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the headline ratios only: webhook_many and webhook_hot, 10 s each, to "
         "bench/results/fire-quick.json (under 3 minutes)",
     )
-    parser.add_argument("--keep-recordings", type=Path, help="folder for py-spy's raw output")
+    parser.add_argument(
+        "--keep-recordings",
+        type=Path,
+        help="folder for py-spy's raw output (bench/profiles/ is ignored by git)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     return parser.parse_args(argv)
 
