@@ -52,6 +52,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.platform.broker import QUEUES
+from shared.platform.db import transaction
+from shared.platform.migrate import upgrade_to_head
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
+from shared.schedules.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks
+from shared.schedules.cron_parse import parse_cron
+from shared.schedules.due import due_triggers
 from sqlalchemy import Engine, create_engine, event, text
 
 from bench.procstats import cpu_seconds, database_backends, group_pids, machine_busy
@@ -73,14 +81,6 @@ from devstack.services import (
 )
 from scheduler.lease import AlwaysLeader
 from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler
-from shared.broker import QUEUES
-from shared.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks
-from shared.cron import parse_cron
-from shared.db import transaction
-from shared.migrate import upgrade_to_head
-from shared.runtime import Runtime, build_runtime
-from shared.services.schedules import due_triggers
-from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
@@ -780,7 +780,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     processes: list[Process] = []
     # The bench's own bulk work (COPY, UPDATEs of 100k rows, VACUUM) runs without the
     # application's time limits, and COPY only works before build_runtime(): psycopg2
-    # refuses it once the deadline's wait callback is installed (shared/db_deadline.py).
+    # refuses it once the deadline's wait callback is installed (shared/platform/db_deadline.py).
     engine = create_engine(database_url)
     try:
         say(f"database {database_url.rsplit('/', 1)[-1]}, namespace {namespace}, logs {log_dir}")

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared.platform.broker import Enqueuer, build_broker
+from shared.platform.settings import Settings
+from shared.runs.recording import RunRequest, record_run
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -35,10 +38,7 @@ from devstack.processes import (
     start_worker,
     wait_for,
 )
-from shared.broker import Enqueuer, build_broker
 from shared.models import Routine
-from shared.services.firing import RunRequest, record_run
-from shared.settings import Settings
 from tests.support import chaos
 from tests.support.chaos import (
     Outcome,

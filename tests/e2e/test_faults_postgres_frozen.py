@@ -1,7 +1,7 @@
 """PostgreSQL frozen (SIGSTOP on the postmaster and every backend) under running web,
 worker and scheduler processes, on a PRIVATE cluster so that the machine's shared one
 is never touched. Its kernel still accepts and acknowledges TCP, so no server-side
-timeout and no keepalive can fire: only the client's own deadlines (shared/db.py)
+timeout and no keepalive can fire: only the client's own deadlines (shared/platform/db.py)
 bound the wait. Every API call answers 503 within a bound derived from the configured
 limits, the liveness probe keeps answering, and once PostgreSQL thaws the same
 processes, never restarted, accept and decide runs again, including the one whose
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from shared.platform.db import DEADLINE_GRACE_SECONDS
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -36,7 +37,6 @@ from devstack.processes import (
     start_worker,
     wait_for,
 )
-from shared.db import DEADLINE_GRACE_SECONDS
 from tests.support import chaos
 from tests.support.chaos import (
     Outcome,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from shared.platform.runtime import Runtime
+from shared.tenancy.tokens import hash_token
 from sqlalchemy import text
 
 from devstack.api import (
@@ -14,8 +16,6 @@ from devstack.api import (
     make_member,
 )
 from shared.models import Base
-from shared.runtime import Runtime
-from shared.tokens import hash_token
 
 UNAUTHORIZED = {"error": "Unauthorized"}
 

@@ -11,11 +11,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import shared.platform.db
+from shared.platform.db import DEADLINE_GRACE_SECONDS, make_engine
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-import shared.db
-from shared.db import DEADLINE_GRACE_SECONDS, make_engine
 from tests.conftest import settings_for
 from tests.support.chaos import PostgresServer
 
@@ -97,7 +97,7 @@ def test_a_checkout_against_a_frozen_server_fails_within_the_connect_timeout(
 ) -> None:
     """The pooled connection's ping, then the new connection the pool tries instead,
     each wait the connect timeout, not the (here much longer) statement deadline."""
-    monkeypatch.setattr(shared.db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr(shared.platform.db, "PING_AFTER_IDLE_SECONDS", 0.0)
     slow = make_engine(
         settings_for(
             postgres.url("postgres"),

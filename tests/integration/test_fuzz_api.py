@@ -26,6 +26,8 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from shared.platform.broker import build_broker
+from shared.platform.runtime import Runtime, build_runtime
 
 from devstack.api import (
     ADMIN_TOKEN,
@@ -40,8 +42,6 @@ from devstack.api import (
     make_routine,
 )
 from devstack.services import truncate_all
-from shared.broker import build_broker
-from shared.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
 from web.app import BLUEPRINTS, create_app
 from web.openapi import document

@@ -1,4 +1,4 @@
-"""Row locks follow one order (shared/locks.py), so deciding a run, recording a schedule
+"""Row locks follow one order (shared/platform/locks.py), so deciding a run, recording a schedule
 tick, editing a routine and moving an issue never deadlock, on real PostgreSQL.
 
 The interleaving that used to deadlock is forced with a pause right after the first lock
@@ -18,18 +18,18 @@ from typing import Any
 
 import psycopg2.errors
 import pytest
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.runs.deciding import dispatch_run
+from shared.schedules.due import fire_schedule
+from shared.tenancy.auth import ADMIN
+from shared.work.issues import update_issue
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from devstack.api import Api, FlaskTransport, make_world
-from shared.auth import ADMIN
-from shared.clock import FixedClock
-from shared.db import transaction
 from shared.models import RoutineRun, RoutineTrigger
-from shared.runtime import Runtime
-from shared.services.dispatch import dispatch_run
-from shared.services.issues import update_issue
-from shared.services.schedules import fire_schedule
 from tests.integration.test_races import all_at_once
 from web.app import create_app
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import (
@@ -19,7 +20,6 @@ from devstack.api import (
     make_routine,
     make_world,
 )
-from shared.runtime import Runtime
 
 RUN_FIELDS = {
     "id", "companyId", "routineId", "triggerId", "source", "status", "triggeredAt",

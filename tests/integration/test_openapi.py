@@ -1,5 +1,5 @@
 """GET /api/openapi.json (API.md 9): an OpenAPI 3.1 description of every route the app
-serves, with the body schemas declared once in shared/schemas.py."""
+serves, with the body schemas declared once in shared/contract/schemas.py."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask
+from shared.contract import schemas
+from shared.contract.validation import Schema
+from shared.platform.broker import build_broker
+from shared.platform.runtime import Runtime, build_runtime
 
-from shared import schemas
-from shared.broker import build_broker
-from shared.runtime import Runtime, build_runtime
-from shared.validation import Schema
 from tests.conftest import settings_for
 from web.app import create_app
 from web.openapi import NO_BODY

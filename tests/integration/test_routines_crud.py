@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import (
@@ -19,7 +20,6 @@ from devstack.api import (
     make_routine,
     make_world,
 )
-from shared.runtime import Runtime
 
 ROUTINE_FIELDS = {
     "id", "companyId", "projectId", "goalId", "parentIssueId", "title", "description",

@@ -15,17 +15,17 @@ from datetime import UTC, datetime, timedelta
 
 import dramatiq
 import pytest
+from shared.contract.timefmt import iso
+from shared.platform.broker import SCHEDULE_QUEUE
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.schedules.due import due_triggers
 from sqlalchemy import func, select, update
 
 from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
-from shared.broker import SCHEDULE_QUEUE
-from shared.clock import FixedClock
-from shared.db import transaction
 from shared.models import RoutineRun, RoutineTrigger
-from shared.runtime import Runtime
-from shared.services.schedules import due_triggers
-from shared.timefmt import iso
 from web.app import create_app
 from workers.actors import fire_tick
 

@@ -8,13 +8,13 @@ import logging
 import uuid
 
 import pytest
+from shared.platform.runtime import Runtime
+from shared.platform.secret_rotation import reseal_page
+from shared.platform.secrets_box import CannotOpen, SecretBox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.models import Secret
-from shared.runtime import Runtime
-from shared.secrets_box import CannotOpen, SecretBox
-from shared.services.secrets import reseal_page
 from tests.conftest import SECRET_KEY
 from tests.support.keys import api_with_keys, fire_hook, make_hook
 
@@ -35,10 +35,10 @@ def test_a_secret_sealed_with_a_dropped_key_answers_503_until_the_key_is_listed_
 ) -> None:
     hook = make_hook(api_with_keys(runtime, KEY_A))
 
-    with caplog.at_level(logging.WARNING, logger="shared.services.webhooks"):
+    with caplog.at_level(logging.WARNING, logger="shared.webhooks.public_fire"):
         refused = fire_hook(api_with_keys(runtime, KEY_B), hook)
     assert (refused.status, refused.body) == (503, {"error": KEY_MISSING})
-    warnings = [r for r in caplog.records if r.name == "shared.services.webhooks"]
+    warnings = [r for r in caplog.records if r.name == "shared.webhooks.public_fire"]
     assert [r.levelname for r in warnings] == ["WARNING"]
 
     accepted = fire_hook(api_with_keys(runtime, f"{KEY_B},{KEY_A}"), hook)

@@ -37,7 +37,7 @@ from devstack.processes import distributed_env, free_port, run_release, wait_for
 from devstack.services import new_namespace
 
 #: Timings short enough for fault tests to finish in seconds. Production keeps the
-#: defaults of shared/settings.py: a run still `received` is swept back onto the queue
+#: defaults of shared/platform/settings.py: a run still `received` is swept back onto the queue
 #: after 30 s, the scheduler wakes every 1 s, and dramatiq considers a silent worker
 #: dead (and requeues its unacknowledged messages) after 60 s.
 FAST_TIMINGS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from shared.access import (
+from shared.contract.errors import Forbidden, NotFound
+from shared.tenancy.access import (
     may_assign_run,
     may_create_routine,
     may_manage_routine,
@@ -19,8 +19,8 @@ from shared.access import (
     sees_company,
     visible_company_ids,
 )
-from shared.auth import ADMIN, Principal
-from shared.errors import Forbidden, NotFound
+from shared.tenancy.auth import ADMIN, Principal
+
 from shared.models import Routine
 
 HOME = uuid.UUID("00000000-0000-4000-8000-000000000001")

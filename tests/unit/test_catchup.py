@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from shared.catchup import (
+from shared.schedules.catchup import (
     DEFAULT_CAP,
     DEFAULT_GRACE,
     ENQUEUE_MISSED_WITH_CAP,
@@ -16,7 +15,7 @@ from shared.catchup import (
     TickPlan,
     select_ticks,
 )
-from shared.cron import ticks_between
+from shared.schedules.cron_walk import ticks_between
 
 POLICIES = [SKIP_MISSED, ENQUEUE_MISSED_WITH_CAP]
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from shared.config_check import exit_if_misconfigured, problems
+from shared.platform.config_check import exit_if_misconfigured, problems
 
 DISTRIBUTED = {
     "DATABASE_URL": "postgresql://app@db:5432/routines",

@@ -15,16 +15,9 @@ import pytest
 from croniter import croniter
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
-from shared.cron import (
-    CronSpec,
-    count_ticks,
-    next_fire_after,
-    parse_cron,
-    ticks_between,
-    validate_timezone,
-)
-from shared.errors import Unprocessable
+from shared.contract.errors import Unprocessable
+from shared.schedules.cron_parse import CronSpec, parse_cron, validate_timezone
+from shared.schedules.cron_walk import count_ticks, next_fire_after, ticks_between
 
 ALL_MINUTES = frozenset(range(60))
 ALL_HOURS = frozenset(range(24))

@@ -1,13 +1,12 @@
-"""How the database settings become the client's deadlines (shared/db.py) and why
-migrations have none (shared/migrate.py)."""
+"""How the database settings become the client's deadlines (shared/platform/db.py) and why
+migrations have none (shared/platform/migrate.py)."""
 
 from __future__ import annotations
 
+from shared.platform.db import DEADLINE_GRACE_SECONDS, client_limits
+from shared.platform.migrate import migration_url
+from shared.platform.settings import Settings
 from sqlalchemy import make_url
-
-from shared.db import DEADLINE_GRACE_SECONDS, client_limits
-from shared.migrate import migration_url
-from shared.settings import Settings
 
 
 def test_the_client_waits_a_little_longer_than_the_statement_timeout() -> None:

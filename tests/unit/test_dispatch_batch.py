@@ -9,9 +9,8 @@ import uuid
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
-
-from shared.broker import DISPATCH_BATCH, DISPATCH_MANY_ACTOR, DISPATCH_QUEUE, Enqueuer
-from shared.dispatch_batch import DispatchBatcher
+from shared.platform.broker import DISPATCH_BATCH, DISPATCH_MANY_ACTOR, DISPATCH_QUEUE, Enqueuer
+from shared.runs.dispatch_batch import DispatchBatcher
 
 
 def sent(broker: StubBroker) -> list[list[str]]:

@@ -7,8 +7,7 @@ import logging
 import time
 
 import pytest
-
-from shared.logs import JsonFormatter
+from shared.platform.logs import JsonFormatter
 
 
 def format_record(message: str, **extra: object) -> dict:

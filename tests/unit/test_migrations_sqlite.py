@@ -7,9 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from shared.platform.migrate import alembic_config, current_revision, head_revision
 from sqlalchemy import Engine, create_engine, inspect
 
-from shared.migrate import alembic_config, current_revision, head_revision
 from shared.models import Base
 
 MODEL_TABLES = set(Base.metadata.tables)

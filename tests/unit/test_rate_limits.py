@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from shared.errors import TooManyRequests
-from shared.ratelimit import FireBudget, MemoryCounter
+from shared.contract.errors import TooManyRequests
+from shared.webhooks.ratelimit import FireBudget, MemoryCounter
 
 MINUTE_START = 1_800_000_000.0 - (1_800_000_000.0 % 60)
 

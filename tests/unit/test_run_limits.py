@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from shared.services.runs import clamp_limit
+from shared.runs.reading import clamp_limit
 
 
 def test_no_limit_means_fifty() -> None:

@@ -8,8 +8,7 @@ import hashlib
 
 import pytest
 from cryptography.fernet import Fernet
-
-from shared.secrets_box import CannotOpen, SecretBox
+from shared.platform.secrets_box import CannotOpen, SecretBox
 
 
 def test_a_sealed_secret_opens_to_the_same_text() -> None:

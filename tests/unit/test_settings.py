@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from shared.settings import SettingError, Settings
+from shared.platform.settings import SettingError, Settings
 
 
 def test_an_empty_environment_gives_the_embedded_defaults() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.templates import placeholders, render
+from shared.routines.templates import placeholders, render
 
 
 def test_placeholders_are_listed_in_order_of_first_appearance() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from shared.timefmt import iso, iso_or_none
+from shared.contract.timefmt import iso, iso_or_none
 
 
 def test_a_utc_time_is_written_with_milliseconds_and_z() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from shared.tokens import (
+from shared.tenancy.tokens import (
     AGENT_KEY_PREFIX,
     BOARD_TOKEN_PREFIX,
     hash_token,

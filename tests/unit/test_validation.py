@@ -6,10 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
-
-from shared.errors import Invalid
-from shared.schemas import AGENT_CREATE, ROUTINE_CREATE, RUN_CREATE, TRIGGER_CREATE
-from shared.validation import Field, Schema, validate
+from shared.contract.errors import Invalid
+from shared.contract.schemas import AGENT_CREATE, ROUTINE_CREATE, RUN_CREATE, TRIGGER_CREATE
+from shared.contract.validation import Field, Schema, validate
 
 
 def problems_of(schema: Schema, body: Any, **options: Any) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from shared.waiting import DecisionBoard
+from shared.runs.waiting import DecisionBoard
 
 
 class Run:
