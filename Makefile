@@ -47,7 +47,7 @@ clean:
 
 .PHONY: k8s-check
 k8s-check: setup  ## Validate k8s/ offline: Kubernetes schemas, cross-references, Grafana dashboard.
-	$(BIN)/python k8s/check.py
+	$(BIN)/python -m k8s.check
 
 .PHONY: bench bench-quick bench-scheduler bench-tools
 bench-tools: setup

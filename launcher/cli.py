@@ -10,14 +10,14 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from shared.config_check import exit_if_misconfigured
-from shared.logs import configure_logging
-from shared.settings import Settings
+from shared.platform.config_check import exit_if_misconfigured
+from shared.platform.logs import configure_logging
+from shared.platform.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from shared.secrets_box import SecretBox
+    from shared.platform.secrets_box import SecretBox
 
 #: Stored secrets re-sealed per transaction by `secrets re-encrypt`: short transactions,
 #: and an interrupted run keeps the batches it committed.
@@ -127,7 +127,7 @@ def _scheduler(_args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from shared.migrate import upgrade_to_head
+    from shared.platform.migrate import upgrade_to_head
 
     upgrade_to_head(Settings.from_env())
     print("database is at head", flush=True)
@@ -141,8 +141,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 def _secrets_reencrypt(_args: argparse.Namespace) -> int:
     """Step two of a key rotation: once every secret is sealed with the first key,
     the old key can leave ROUTINES_SECRET_KEY."""
-    from shared.db import make_engine, make_sessions
-    from shared.secrets_box import SecretBox
+    from shared.platform.db import make_engine, make_sessions
+    from shared.platform.secrets_box import SecretBox
 
     settings = Settings.from_env()
     engine = make_engine(settings)
@@ -164,7 +164,7 @@ def _secrets_reencrypt(_args: argparse.Namespace) -> int:
 
 def _reseal_all(sessions: sessionmaker[Session], box: SecretBox) -> tuple[int, int]:
     """One transaction per batch, keyset-paged by id."""
-    from shared.services.secrets import reseal_page
+    from shared.platform.secret_rotation import reseal_page
 
     resealed = unopenable = 0
     after = None

@@ -13,9 +13,9 @@ import dramatiq
 from werkzeug.serving import make_server
 
 from scheduler.loop import Scheduler
-from shared.migrate import upgrade_to_head
-from shared.runtime import Runtime, build_runtime
-from shared.settings import Settings
+from shared.platform.migrate import upgrade_to_head
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
 from web.app import create_app
 from workers.actors import register
 

@@ -6,16 +6,14 @@ import os
 import signal
 import threading
 
-import redis
-
 from scheduler.lease import AlwaysLeader, Lease, RedisLease
 from scheduler.loop import Scheduler
-from shared.config_check import exit_if_misconfigured
-from shared.leadership import lease_key
-from shared.logs import configure_logging
-from shared.probes import probe_server, serve_in_thread
-from shared.runtime import build_runtime
-from shared.settings import Settings
+from shared.platform.config_check import exit_if_misconfigured
+from shared.platform.logs import configure_logging
+from shared.platform.probes import probe_server, serve_in_thread
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
+from shared.schedules.leadership import lease_key
 
 #: Port of the scheduler pod's /metrics, /health/live and /health.
 METRICS_PORT = int(os.environ.get("ROUTINES_METRICS_PORT", "9300"))
@@ -23,11 +21,11 @@ METRICS_PORT = int(os.environ.get("ROUTINES_METRICS_PORT", "9300"))
 LEASE_TTL_MS = 5_000
 
 
-def build_lease(settings: Settings) -> Lease:
-    if not settings.redis_url or not settings.scheduler_lease:
+def build_lease(runtime: Runtime) -> Lease:
+    settings = runtime.settings
+    if runtime.redis is None or not settings.scheduler_lease:
         return AlwaysLeader()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    return RedisLease(client, lease_key(settings), ttl_ms=LEASE_TTL_MS)
+    return RedisLease(runtime.redis, lease_key(settings), ttl_ms=LEASE_TTL_MS)
 
 
 def main() -> None:
@@ -39,7 +37,7 @@ def main() -> None:
     settings = Settings.from_env()
     runtime = build_runtime(settings)
     serve_in_thread(probe_server(METRICS_PORT, lambda: runtime))
-    Scheduler(runtime, build_lease(settings)).run(stop)
+    Scheduler(runtime, build_lease(runtime)).run(stop)
 
 
 if __name__ == "__main__":

@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from scheduler.lease import AlwaysLeader, Lease
-from shared.broker import DISPATCH_BATCH, DISPATCH_QUEUE, SCHEDULE_QUEUE
-from shared.db import transaction
-from shared.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED, queue_depths
-from shared.runtime import Runtime
-from shared.services.schedules import due_triggers
-from shared.services.sweep import undecided_runs
-from shared.timefmt import iso
+from shared.contract.timefmt import iso
+from shared.platform.broker import DISPATCH_BATCH, DISPATCH_QUEUE, SCHEDULE_QUEUE
+from shared.platform.db import transaction
+from shared.platform.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED, queue_depths
+from shared.platform.runtime import Runtime
+from shared.runs.sweep import undecided_runs
+from shared.schedules.due import due_triggers
 
 log = logging.getLogger(__name__)
 

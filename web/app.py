@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.runtime import Runtime, build_runtime
-from shared.settings import Settings
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
 from web import telemetry
 from web.errors import register_error_handlers
 from web.routes import (

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import request
 
-from shared import jsontext
-from shared.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
+from shared.contract import jsontext
+from shared.contract.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 from web.context import runtime
 
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from shared.auth import Principal, authenticate
-from shared.runtime import Runtime
+from shared.platform.runtime import Runtime
+from shared.tenancy.auth import Principal, authenticate
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from shared import errors
+from shared.contract import errors
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 import os
 import tempfile
 
-from shared.config_check import exit_if_misconfigured
+from shared.platform.config_check import exit_if_misconfigured
 
 # The master reads this file before anything else: a misconfigured web process stops
 # here with one line, before any worker is forked.

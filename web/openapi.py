@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from shared import schemas
-from shared.validation import Field, Schema
+from shared.contract import schemas
+from shared.contract.validation import Field, Schema
 from web.presenters import camel
 
 #: Request body schema of each endpoint that takes one.

@@ -10,8 +10,8 @@ from urllib.parse import quote, urlencode
 from flask import request
 from werkzeug.urls import iri_to_uri
 
-from shared.paging import Page, PageRequest
-from shared.services.runs import clamp_limit
+from shared.contract.paging import Page, PageRequest
+from shared.runs.reading import clamp_limit
 
 T = TypeVar("T")
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from shared.contract.timefmt import iso
 from shared.models import (
     Agent,
     AgentKey,
@@ -19,10 +20,9 @@ from shared.models import (
     Routine,
     RoutineTrigger,
 )
-from shared.services.routines import RoutineDetail, RoutineListItem
-from shared.services.runs import RunSummary
-from shared.timefmt import iso
-from shared.variables import shown
+from shared.routines.service import RoutineDetail, RoutineListItem
+from shared.routines.variables import shown
+from shared.runs.reading import RunSummary
 
 Json = dict[str, Any]
 

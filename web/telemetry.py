@@ -9,9 +9,9 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from shared.errors import NotFound
-from shared.jsontext import storable_text
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.contract.errors import NotFound
+from shared.contract.jsontext import storable_text
+from shared.platform.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("routines.requests")
 

@@ -1,6 +1,6 @@
 """The gunicorn entry point: `gunicorn web.wsgi:app`."""
 
-from shared.logs import configure_logging
+from shared.platform.logs import configure_logging
 from web.app import create_app
 
 configure_logging("web")

@@ -11,7 +11,7 @@ from typing import Any
 
 import dramatiq
 
-from shared.broker import (
+from shared.platform.broker import (
     DISPATCH_ACTOR,
     DISPATCH_MANY_ACTOR,
     DISPATCH_QUEUE,
@@ -19,10 +19,10 @@ from shared.broker import (
     FIRE_SCHEDULES_ACTOR,
     SCHEDULE_QUEUE,
 )
-from shared.db import transaction
-from shared.metrics import MISSED_TICKS, SCHEDULE_LAG
-from shared.runtime import Runtime
-from shared.services.schedules import Due, Fired, PageFired, record_page
+from shared.platform.db import transaction
+from shared.platform.metrics import MISSED_TICKS, SCHEDULE_LAG
+from shared.platform.runtime import Runtime
+from shared.schedules.due import Due, Fired, PageFired, record_page
 from workers.deciding import TRANSIENT, decide, decide_many, summary
 
 __all__ = ["TRANSIENT", "decide", "fire_page", "fire_tick", "register"]

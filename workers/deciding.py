@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from shared.db import transaction
-from shared.metrics import DISPATCH_ERRORS, FIRE_TO_DECISION, RUNS_DECIDED
-from shared.runtime import Runtime
-from shared.services.dispatch import Decision, Outcome, decide_runs, dispatch_run, fail_run
+from shared.platform.db import transaction
+from shared.platform.metrics import DISPATCH_ERRORS, FIRE_TO_DECISION, RUNS_DECIDED
+from shared.platform.runtime import Runtime
+from shared.runs.deciding import Decision, Outcome, decide_runs, dispatch_run, fail_run
 
 log = logging.getLogger(__name__)
 

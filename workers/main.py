@@ -24,11 +24,11 @@ os.environ.setdefault("dramatiq_prom_db", os.environ["PROMETHEUS_MULTIPROC_DIR"]
 import dramatiq
 from dramatiq.middleware.prometheus import Prometheus
 
-from shared.config_check import exit_if_misconfigured
-from shared.logs import configure_logging
-from shared.probes import probe_server
-from shared.runtime import Runtime, build_runtime
-from shared.settings import Settings
+from shared.platform.config_check import exit_if_misconfigured
+from shared.platform.logs import configure_logging
+from shared.platform.probes import probe_server
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
 from workers.actors import register
 
 #: Port of the worker pod's /metrics, /health/live and /health (one server per pod).

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-CHECK_PY = Path(__file__).resolve().parents[2] / "k8s" / "check.py"
-
-
-def _load_check() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("k8s_check", CHECK_PY)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check = _load_check()
+from k8s import check
 
 
 @pytest.fixture(scope="module")

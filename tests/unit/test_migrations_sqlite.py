@@ -11,6 +11,7 @@ from shared.platform.migrate import alembic_config, current_revision, head_revis
 from sqlalchemy import Engine, create_engine, inspect
 
 from shared.models import Base
+from shared.platform.migrate import alembic_config, current_revision, head_revision
 
 MODEL_TABLES = set(Base.metadata.tables)
 

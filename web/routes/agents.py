@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint
 
+from shared.contract.schemas import AGENT_CREATE, AGENT_KEY_CREATE, AGENT_PATCH
+from shared.contract.validation import validate
 from shared.models import Agent
-from shared.schemas import AGENT_CREATE, AGENT_KEY_CREATE, AGENT_PATCH
-from shared.services.agents import (
+from shared.tenancy.agents import (
     AGENT_NOT_FOUND,
     create_agent,
     create_key,
@@ -16,8 +17,7 @@ from shared.services.agents import (
     revoke_key,
     update_agent,
 )
-from shared.services.lookup import company_from_path, load_visible
-from shared.validation import validate
+from shared.tenancy.lookup import company_from_path, load_visible
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work

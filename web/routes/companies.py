@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint
 
-from shared.schemas import BOARD_USER_CREATE, COMPANY_CREATE, MEMBER_CREATE
-from shared.services.companies import create_company, list_companies
-from shared.services.lookup import company_from_path
-from shared.services.people import add_member, create_board_user, list_members
-from shared.validation import validate
+from shared.contract.schemas import BOARD_USER_CREATE, COMPANY_CREATE, MEMBER_CREATE
+from shared.contract.validation import validate
+from shared.tenancy.companies import create_company, list_companies
+from shared.tenancy.lookup import company_from_path
+from shared.tenancy.people import add_member, create_board_user, list_members
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work

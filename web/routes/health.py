@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from shared.health import readiness
+from shared.platform.health import readiness
 from web.context import runtime
 from web.openapi import document
 

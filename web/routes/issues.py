@@ -6,17 +6,17 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from shared.contract.schemas import ISSUE_CREATE, ISSUE_PATCH
+from shared.contract.validation import validate
 from shared.models import Issue
-from shared.schemas import ISSUE_CREATE, ISSUE_PATCH
-from shared.services.issues import (
+from shared.tenancy.lookup import company_from_path, load_visible
+from shared.work.issues import (
     ISSUE_NOT_FOUND,
     IssueFilter,
     create_issue,
     list_issues,
     update_issue,
 )
-from shared.services.lookup import company_from_path, load_visible
-from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work

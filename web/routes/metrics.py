@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from shared.metrics import exposition
+from shared.platform.metrics import exposition
 from web.context import runtime
 
 bp = Blueprint("metrics", __name__)

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from shared.leadership import leader_status
-from shared.services.ops import ops_summary
+from shared.platform.ops_summary import ops_summary
+from shared.schedules.leadership import leader_status
 from web.context import now, runtime, work
 
 bp = Blueprint("ops", __name__)
@@ -33,6 +33,6 @@ def summary() -> Any:
     with work() as w:
         data = ops_summary(
             w.session, w.principal, broker=runtime().broker, now=now(),
-            leader=leader_status(runtime().settings),
+            leader=leader_status(runtime().settings, runtime().redis),
         )  # fmt: skip
         return asdict(data)

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import Blueprint
 
+from shared.contract.schemas import GOAL_CREATE, PROJECT_CREATE, PROJECT_PATCH, PROJECT_PAUSE
+from shared.contract.validation import validate
 from shared.models import Goal, Project
-from shared.schemas import GOAL_CREATE, PROJECT_CREATE, PROJECT_PATCH, PROJECT_PAUSE
-from shared.services.lookup import company_from_path, load_visible
-from shared.services.projects import (
+from shared.tenancy.lookup import company_from_path, load_visible
+from shared.work.projects import (
     PROJECT_NOT_FOUND,
     create_goal,
     create_project,
@@ -19,7 +20,6 @@ from shared.services.projects import (
     resume_project,
     update_project,
 )
-from shared.validation import validate
 from web import presenters as p
 from web.body import json_object
 from web.context import now, work

@@ -6,16 +6,16 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.schemas import ROUTINE_CREATE, ROUTINE_PATCH, TRIGGER_CREATE
-from shared.services.lookup import company_from_path
-from shared.services.routines import (
+from shared.contract.schemas import ROUTINE_CREATE, ROUTINE_PATCH, TRIGGER_CREATE
+from shared.contract.validation import validate
+from shared.routines.service import (
     create_routine,
     list_routines,
     routine_detail,
     update_routine,
 )
-from shared.services.triggers import create_trigger
-from shared.validation import validate
+from shared.routines.triggers import create_trigger
+from shared.tenancy.lookup import company_from_path
 from web import presenters as p
 from web.body import json_object
 from web.context import now, runtime, work

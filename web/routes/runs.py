@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.metrics import FIRES_ACCEPTED
-from shared.schemas import RUN_CREATE
-from shared.services.firing import RunRequest, request_manual_run
-from shared.services.runs import clamp_limit, get_run, list_runs, run_status, summarize_runs
-from shared.validation import validate
+from shared.contract.schemas import RUN_CREATE
+from shared.contract.validation import validate
+from shared.platform.metrics import FIRES_ACCEPTED
+from shared.runs.reading import clamp_limit, get_run, list_runs, run_status, summarize_runs
+from shared.runs.recording import RunRequest, request_manual_run
 from web import presenters as p
 from web.body import json_object
 from web.context import now, runtime, transaction, work

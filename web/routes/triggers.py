@@ -6,18 +6,18 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.db import single_statements
-from shared.metrics import FIRES_ACCEPTED
-from shared.ratelimit import FireBudget
-from shared.schemas import TRIGGER_PATCH
-from shared.services.triggers import (
+from shared.contract.schemas import TRIGGER_PATCH
+from shared.contract.validation import validate
+from shared.platform.db import single_statements
+from shared.platform.metrics import FIRES_ACCEPTED
+from shared.routines.triggers import (
     TriggerWithSecret,
     delete_trigger,
     rotate_secret,
     update_trigger,
 )
-from shared.services.webhooks import fire_webhook
-from shared.validation import validate
+from shared.webhooks.public_fire import fire_webhook
+from shared.webhooks.ratelimit import FireBudget
 from web import presenters as p
 from web.body import json_object, raw_body
 from web.context import now, runtime, work

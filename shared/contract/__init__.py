@@ -1,0 +1,1 @@
+"""The API's vocabulary inside the domain: errors, ids, timestamps, paging, bodies."""

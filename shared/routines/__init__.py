@@ -1,0 +1,1 @@
+"""Routines and their triggers: definitions, variables, title templates."""

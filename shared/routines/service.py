@@ -1,0 +1,282 @@
+"""Routines: create, update (lifecycle and assignment rules), list and detail reads."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
+
+from shared.contract.errors import Conflict, Unprocessable
+from shared.contract.ids import maybe_uuid
+from shared.contract.paging import Page, PageRequest, asc, desc, order
+from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, RoutineTrigger
+from shared.routines.variables import normalize_definitions, required_without_default
+from shared.runs.reading import (
+    NEWEST_RUN_FIRST,
+    RunSummary,
+    latest_runs,
+    live_issues,
+    summarize_runs,
+)
+from shared.schedules.cron_walk import next_fire_after
+from shared.tenancy.access import may_create_routine, may_update_routine
+from shared.tenancy.auth import Principal
+from shared.tenancy.lookup import load_visible
+from shared.tenancy.references import (
+    check_assignee,
+    check_goal,
+    check_parent_issue,
+    check_project,
+)
+
+ROUTINE_NOT_FOUND = "Routine not found"
+RECENT_RUNS = 25
+
+#: Body field -> column, for the fields a create or PATCH copies as they are.
+_COLUMNS = {
+    "title": "title",
+    "description": "description",
+    "assigneeAgentId": "assignee_agent_id",
+    "projectId": "project_id",
+    "goalId": "goal_id",
+    "parentIssueId": "parent_issue_id",
+    "priority": "priority",
+    "status": "status",
+    "concurrencyPolicy": "concurrency_policy",
+    "catchUpPolicy": "catch_up_policy",
+    "variables": "variables",
+}
+
+
+@dataclass(frozen=True)
+class RoutineListItem:
+    routine: Routine
+    triggers: list[RoutineTrigger]
+    last_run: RunSummary | None
+    active_issue: Issue | None
+
+
+@dataclass(frozen=True)
+class RoutineDetail:
+    routine: Routine
+    project: Project | None
+    assignee: Agent | None
+    parent_issue: Issue | None
+    triggers: list[RoutineTrigger]
+    recent_runs: list[RunSummary]
+    active_issue: Issue | None
+
+
+def create_routine(
+    session: Session,
+    principal: Principal,
+    *,
+    company: Company,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Routine:
+    may_create_routine(principal, company.id, fields["assigneeAgentId"])
+    fields = {**fields, "variables": _definitions(fields)}
+    _check_references(session, company.id, fields)
+    routine = Routine(
+        company_id=company.id,
+        created_at=now,
+        updated_at=now,
+        created_by_agent_id=principal.agent_id,
+        created_by_user_id=principal.user_id,
+        **{column: fields[key] for key, column in _COLUMNS.items()},
+    )
+    if routine.status == "active" and routine.assignee_agent_id is None:
+        routine.status = "paused"
+    session.add(routine)
+    session.flush()
+    return routine
+
+
+def update_routine(
+    session: Session,
+    principal: Principal,
+    *,
+    routine_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+) -> Routine:
+    routine = load_visible(
+        session, principal, Routine, routine_id, ROUTINE_NOT_FOUND, for_update=True
+    )
+    was_active = routine.status == "active"
+    new_assignee = fields.get("assigneeAgentId", routine.assignee_agent_id)
+    may_update_routine(
+        principal,
+        routine,
+        new_assignee=new_assignee,
+        reassigns=new_assignee != routine.assignee_agent_id,
+        activates=fields.get("status") == "active" and routine.status != "active",
+    )
+    if routine.status == "archived" and fields.get("status", "archived") != "archived":
+        raise Conflict("Archived routines cannot be reactivated")
+    _check_references(session, routine.company_id, _changed(routine, fields))
+    if {"variables", "title", "description"} & fields.keys():
+        merged = {
+            "title": fields.get("title", routine.title),
+            "description": fields.get("description", routine.description),
+            "variables": fields.get("variables", routine.variables or []),
+        }
+        fields = {**fields, "variables": _definitions(merged, stored=routine.variables or [])}
+        require_schedule_defaults(session, routine.id, fields["variables"])
+    for key, column in _COLUMNS.items():
+        if key in fields:
+            setattr(routine, column, fields[key])
+    if routine.status == "active" and routine.assignee_agent_id is None:
+        if fields.get("status") == "active":
+            raise Unprocessable("Default agent required")
+        routine.status = "paused"
+    if was_active is False and routine.status == "active":
+        restart_schedules(session, routine.id, now=now)
+    routine.updated_by_agent_id = principal.agent_id
+    routine.updated_by_user_id = principal.user_id
+    routine.updated_at = now
+    session.flush()
+    return routine
+
+
+#: Recently changed first, then by title (API.md 3), then id so equal rows keep one order.
+ROUTINE_ORDER = order(desc(Routine.updated_at), asc(Routine.title), asc(Routine.id))
+
+
+def list_routines(
+    session: Session, company: Company, *, project_id: str | None, page: PageRequest
+) -> Page[RoutineListItem]:
+    """One page, and the triggers, last run and live issue of that page's routines only."""
+    query = select(Routine).where(Routine.company_id == company.id)
+    if project_id:
+        wanted = maybe_uuid(project_id)
+        query = query.where(Routine.project_id == wanted if wanted is not None else false())
+    routines = ROUTINE_ORDER.fetch(session, query, page)
+    ids = [routine.id for routine in routines.items]
+    triggers = _triggers_by_routine(session, ids)
+    last_runs = latest_runs(session, ids)
+    active = live_issues(session, ids)
+    return routines.with_items(
+        [
+            RoutineListItem(
+                routine=routine,
+                triggers=triggers.get(routine.id, []),
+                last_run=last_runs.get(routine.id),
+                active_issue=active.get(routine.id),
+            )
+            for routine in routines.items
+        ]
+    )
+
+
+def routine_detail(session: Session, principal: Principal, *, routine_id: str) -> RoutineDetail:
+    routine = load_visible(session, principal, Routine, routine_id, ROUTINE_NOT_FOUND)
+    runs = session.scalars(
+        select(RoutineRun)
+        .where(RoutineRun.routine_id == routine.id)
+        .order_by(*NEWEST_RUN_FIRST)
+        .limit(RECENT_RUNS)
+    )
+    return RoutineDetail(
+        routine=routine,
+        project=session.get(Project, routine.project_id) if routine.project_id else None,
+        assignee=session.get(Agent, routine.assignee_agent_id)
+        if routine.assignee_agent_id
+        else None,
+        parent_issue=session.get(Issue, routine.parent_issue_id)
+        if routine.parent_issue_id
+        else None,
+        triggers=_triggers_by_routine(session, [routine.id]).get(routine.id, []),
+        recent_runs=summarize_runs(session, list(runs)),
+        active_issue=live_issues(session, [routine.id]).get(routine.id),
+    )
+
+
+def _check_references(session: Session, company_id: uuid.UUID, fields: dict[str, Any]) -> None:
+    check_project(session, company_id, fields.get("projectId"))
+    check_goal(session, company_id, fields.get("goalId"))
+    check_parent_issue(session, company_id, fields.get("parentIssueId"))
+    check_assignee(session, company_id, fields.get("assigneeAgentId"))
+
+
+def _changed(routine: Routine, fields: dict[str, Any]) -> dict[str, Any]:
+    """Only references that change are re-checked, so an existing one stays valid."""
+    return {
+        key: value
+        for key, value in fields.items()
+        if key in _COLUMNS and getattr(routine, _COLUMNS[key]) != value
+    }
+
+
+def _triggers_by_routine(
+    session: Session, routine_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[RoutineTrigger]]:
+    grouped: dict[uuid.UUID, list[RoutineTrigger]] = {}
+    if not routine_ids:
+        return grouped
+    rows = session.scalars(
+        select(RoutineTrigger)
+        .where(RoutineTrigger.routine_id.in_(routine_ids))
+        .order_by(RoutineTrigger.created_at, RoutineTrigger.id)
+    )
+    for trigger in rows:
+        grouped.setdefault(trigger.routine_id, []).append(trigger)
+    return grouped
+
+
+def require_schedule_defaults(
+    session: Session, routine_id: uuid.UUID, definitions: list[dict[str, Any]]
+) -> None:
+    """A schedule has nobody to supply values, so required ones need defaults."""
+    has_schedule = session.scalar(
+        select(RoutineTrigger.id)
+        .where(
+            RoutineTrigger.routine_id == routine_id,
+            RoutineTrigger.kind == "schedule",
+            RoutineTrigger.enabled.is_(True),
+        )
+        .limit(1)
+    )
+    if has_schedule is not None:
+        check_schedulable(definitions)
+
+
+def check_schedulable(definitions: list[dict[str, Any]]) -> None:
+    missing = required_without_default(definitions)
+    if missing:
+        raise Unprocessable(
+            f"Scheduled routines require defaults for required variables: {', '.join(missing)}"
+        )
+
+
+def _definitions(
+    fields: dict[str, Any], *, stored: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """`stored` tells which definitions were automatic, so those can follow the template."""
+    return normalize_definitions(
+        fields.get("variables") or [],
+        title=fields.get("title"),
+        description=fields.get("description"),
+        stored=stored or [],
+    )
+
+
+def restart_schedules(session: Session, routine_id: uuid.UUID, *, now: datetime) -> None:
+    """A resumed routine picks up at its next tick after now: the pause is not backfilled."""
+    triggers = session.scalars(
+        select(RoutineTrigger).where(
+            RoutineTrigger.routine_id == routine_id,
+            RoutineTrigger.kind == "schedule",
+            RoutineTrigger.enabled.is_(True),
+        )
+    )
+    for trigger in triggers:
+        if trigger.cron_expression:
+            trigger.next_run_at = next_fire_after(
+                trigger.cron_expression, trigger.timezone or "UTC", now
+            )

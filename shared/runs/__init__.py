@@ -1,0 +1,1 @@
+"""A firing's life: recorded as a run, decided under row locks, read back, swept up."""

@@ -1,1 +1,0 @@
-"""Use cases: plain functions over a session; they flush, the entry point commits."""

@@ -1,0 +1,1 @@
+"""Who exists and who may do what: companies, people, agents, keys, access rules."""

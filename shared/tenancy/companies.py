@@ -1,0 +1,85 @@
+"""Companies: the tenant boundary, and the per-company issue number sequence."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from shared.contract.errors import Invalid
+from shared.contract.paging import Page, PageRequest, asc, order
+from shared.models import Company
+from shared.platform.locks import lock_companies
+from shared.tenancy.access import require_admin, visible_company_ids
+from shared.tenancy.auth import Principal
+
+#: Oldest first, as before pages existed.
+COMPANY_ORDER = order(asc(Company.created_at), asc(Company.id))
+
+
+def create_company(
+    session: Session, principal: Principal, *, name: str, issue_prefix: str | None, now: datetime
+) -> Company:
+    require_admin(principal)
+    prefix = _clean(issue_prefix)[:10] if issue_prefix is not None else _clean(name)[:4] or "ISS"
+    if not prefix:
+        problem = {"path": ["issuePrefix"], "message": "Must contain letters or digits"}
+        raise Invalid("Validation error", details=[problem])
+    company = Company(
+        name=name,
+        issue_prefix=prefix,
+        issue_counter=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(company)
+    session.flush()
+    return company
+
+
+def list_companies(session: Session, principal: Principal, page: PageRequest) -> Page[Company]:
+    query = select(Company)
+    visible = visible_company_ids(principal)
+    if visible is not None:
+        query = query.where(Company.id.in_(visible))
+    return COMPANY_ORDER.fetch(session, query, page)
+
+
+def next_issue_number(session: Session, company_id: uuid.UUID) -> tuple[int, str]:
+    """Bump the counter in the database (a row lock until commit), never in Python."""
+    row = session.execute(
+        update(Company)
+        .where(Company.id == company_id)
+        .values(issue_counter=Company.issue_counter + 1)
+        .returning(Company.issue_counter, Company.issue_prefix)
+    ).one()
+    return row.issue_counter, f"{row.issue_prefix}-{row.issue_counter}"
+
+
+def allocate_issue_numbers(
+    session: Session, counts: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, tuple[int, str]]:
+    """`counts[c]` consecutive numbers for each company `c` in one UPDATE (step 4 of
+    shared.platform.locks): the first of them and the company's prefix. Several companies are
+    locked in ascending id order first, so two batches never wait on each other crosswise."""
+    if not counts:
+        return {}
+    if len(counts) > 1:
+        lock_companies(session, sorted(counts))
+    bump = case(dict(counts), value=Company.id)
+    rows = session.execute(
+        update(Company)
+        .where(Company.id.in_(list(counts)))
+        .values(issue_counter=Company.issue_counter + bump)
+        .returning(Company.id, Company.issue_counter, Company.issue_prefix),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return {row.id: (row.issue_counter - counts[row.id] + 1, row.issue_prefix) for row in rows}
+
+
+def _clean(source: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", source).upper()

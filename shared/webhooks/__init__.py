@@ -1,0 +1,1 @@
+"""The public fire: signatures, replay windows, rate limits."""

@@ -1,0 +1,1 @@
+"""Where work lands: projects, goals and issues."""
