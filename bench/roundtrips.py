@@ -8,8 +8,8 @@ time through Flask's test client, against a fresh PostgreSQL database and Redis
 namespace (removed afterwards), with the web's JSON request log on (to /dev/null) and
 Prometheus in multi-process mode, as under gunicorn. Counted per webhook fire, per
 manual run and per decision: SQL statements (COMMIT included), connection checkouts
-(a checkout may add a ping: see shared/platform/db.py), Redis commands; then the CPU and wall time per
-request, next to a no-op Flask request (bench/noop_app.py) for scale.
+(a checkout may add a ping: see shared/platform/db.py), Redis commands; then the CPU
+and wall time per request, next to a no-op Flask request (bench/noop_app.py) for scale.
 Written to bench/results/roundtrips.json.
 """
 
@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from shared.platform.logs import configure_logging
-from shared.platform.settings import Settings
 from sqlalchemy import event
 
 from bench.fixtures import Target, bench_world, make_routine_with_policy
@@ -49,6 +47,8 @@ from devstack.services import (
     drop_database,
     new_namespace,
 )
+from shared.platform.logs import configure_logging
+from shared.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "roundtrips.json"
@@ -172,7 +172,6 @@ def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
     # Imported only now: prometheus_client picks file-backed (multi-process) metrics at
     # import time if PROMETHEUS_MULTIPROC_DIR is set, and main() sets it first.
     from shared.platform.runtime import build_runtime
-
     from web.app import create_app
     from workers.actors import decide
 

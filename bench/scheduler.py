@@ -52,14 +52,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.platform.broker import QUEUES
-from shared.platform.db import transaction
-from shared.platform.migrate import upgrade_to_head
-from shared.platform.runtime import Runtime, build_runtime
-from shared.platform.settings import Settings
-from shared.schedules.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks
-from shared.schedules.cron_parse import parse_cron
-from shared.schedules.due import due_triggers
 from sqlalchemy import Engine, create_engine, event, text
 
 from bench.procstats import cpu_seconds, database_backends, group_pids, machine_busy
@@ -81,6 +73,14 @@ from devstack.services import (
 )
 from scheduler.lease import AlwaysLeader
 from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler
+from shared.platform.broker import QUEUES
+from shared.platform.db import transaction
+from shared.platform.migrate import upgrade_to_head
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
+from shared.schedules.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks
+from shared.schedules.cron_parse import parse_cron
+from shared.schedules.due import due_triggers
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
+
+from devstack.api import ADMIN_TOKEN, Api, FlaskTransport
+from devstack.services import create_database, drop_database, truncate_all
 from shared.platform.broker import DISPATCH_QUEUE, build_broker
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
-
-from devstack.api import ADMIN_TOKEN, Api, FlaskTransport
-from devstack.services import create_database, drop_database, truncate_all
 from web.app import create_app
 from workers.actors import register
 

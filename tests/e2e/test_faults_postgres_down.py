@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shared.platform.broker import Enqueuer, build_broker
-from shared.platform.settings import Settings
-from shared.runs.recording import RunRequest, record_run
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -39,6 +36,9 @@ from devstack.processes import (
     wait_for,
 )
 from shared.models import Routine
+from shared.platform.broker import Enqueuer, build_broker
+from shared.platform.settings import Settings
+from shared.runs.recording import RunRequest, record_run
 from tests.support import chaos
 from tests.support.chaos import (
     Outcome,

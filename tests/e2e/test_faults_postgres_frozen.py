@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from shared.platform.db import DEADLINE_GRACE_SECONDS
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -37,6 +36,7 @@ from devstack.processes import (
     start_worker,
     wait_for,
 )
+from shared.platform.db import DEADLINE_GRACE_SECONDS
 from tests.support import chaos
 from tests.support.chaos import (
     Outcome,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import pytest
 import redis
-from shared.platform.broker import DISPATCH_QUEUE
 from sqlalchemy.engine import Engine
 
 from devstack.api import make_world
@@ -31,6 +30,7 @@ from devstack.processes import (
     wait_for,
 )
 from devstack.services import REDIS_URL
+from shared.platform.broker import DISPATCH_QUEUE
 from tests.e2e.conftest import Stack
 from tests.support.chaos import (
     FAST_TIMINGS,

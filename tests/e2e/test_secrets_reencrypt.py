@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 
-from shared.platform.runtime import Runtime
 from sqlalchemy import select
 
 from devstack.processes import BIN, ROOT
 from shared.models import Secret
+from shared.platform.runtime import Runtime
 from tests.conftest import SECRET_KEY
 from tests.support.keys import api_with_keys, fire_hook, make_hook
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import (
@@ -19,6 +18,7 @@ from devstack.api import (
     make_member,
     make_routine,
 )
+from shared.platform.runtime import Runtime
 
 NOT_OWN = "Agents can only manage routines assigned to themselves"
 SELF_ONLY = "Agents can only assign routines to themselves"

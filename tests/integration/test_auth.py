@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from shared.platform.runtime import Runtime
-from shared.tenancy.tokens import hash_token
 from sqlalchemy import text
 
 from devstack.api import (
@@ -16,6 +14,8 @@ from devstack.api import (
     make_member,
 )
 from shared.models import Base
+from shared.platform.runtime import Runtime
+from shared.tenancy.tokens import hash_token
 
 UNAUTHORIZED = {"error": "Unauthorized"}
 

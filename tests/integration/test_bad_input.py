@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import Api, World, make_world
+from shared.platform.runtime import Runtime
 
 
 def count(runtime: Runtime, table: str) -> int:

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import shared.runs.decide_write as dispatch_write
-from shared.platform.db import transaction
-from shared.platform.runtime import Runtime
-from shared.runs.deciding import Outcome, decide_runs, dispatch_run
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
+import shared.runs.decide_write as dispatch_write
 from devstack.api import Api, fire, make_agent, make_company, make_project, make_routine
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.runs.deciding import Outcome, decide_runs, dispatch_run
 from tests.integration.test_races import all_at_once
 from workers.deciding import decide_many
 

@@ -11,11 +11,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-import shared.platform.db
-from shared.platform.db import DEADLINE_GRACE_SECONDS, make_engine
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
+import shared.platform.db
+from shared.platform.db import DEADLINE_GRACE_SECONDS, make_engine
 from tests.conftest import settings_for
 from tests.support.chaos import PostgresServer
 

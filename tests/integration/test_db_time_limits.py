@@ -12,13 +12,13 @@ from typing import Any
 
 import psycopg2
 import pytest
-from shared.platform.db import make_engine
-from shared.platform.migrate import upgrade_to_head
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import Pool
 
 from devstack.services import create_database, drop_database
+from shared.platform.db import make_engine
+from shared.platform.migrate import upgrade_to_head
 from tests.conftest import settings_for
 
 #: Limits short enough for the tests to wait them out.

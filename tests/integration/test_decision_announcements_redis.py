@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from shared.runs.waiting import RedisDecisionBoard
 
 from devstack.services import delete_namespace, new_namespace, redis_client
+from shared.runs.waiting import RedisDecisionBoard
 
 
 @pytest.fixture

@@ -26,8 +26,6 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from shared.platform.broker import build_broker
-from shared.platform.runtime import Runtime, build_runtime
 
 from devstack.api import (
     ADMIN_TOKEN,
@@ -42,6 +40,8 @@ from devstack.api import (
     make_routine,
 )
 from devstack.services import truncate_all
+from shared.platform.broker import build_broker
+from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
 from web.app import BLUEPRINTS, create_app
 from web.openapi import document

@@ -17,11 +17,6 @@ from datetime import UTC, datetime, timedelta
 import dramatiq
 import pytest
 import redis
-from shared.platform.broker import DISPATCH_QUEUE, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
-from shared.platform.db import transaction
-from shared.platform.runtime import Runtime
-from shared.schedules.due import due_triggers
 from sqlalchemy import event, select
 
 from devstack.api import Api, FlaskTransport, fire, make_world
@@ -29,6 +24,11 @@ from devstack.services import redis_client
 from scheduler.lease import AlwaysLeader, RedisLease
 from scheduler.loop import RENEW_EVERY, SCAN_BATCH, Scheduler
 from shared.models import RoutineTrigger
+from shared.platform.broker import DISPATCH_QUEUE, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.schedules.due import due_triggers
 from tests.support.schedules import copy_trigger
 from web.app import create_app
 

@@ -18,6 +18,11 @@ from typing import Any
 
 import psycopg2.errors
 import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
+
+from devstack.api import Api, FlaskTransport, make_world
+from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
@@ -25,11 +30,6 @@ from shared.runs.deciding import dispatch_run
 from shared.schedules.due import fire_schedule
 from shared.tenancy.auth import ADMIN
 from shared.work.issues import update_issue
-from sqlalchemy import event, select
-from sqlalchemy.exc import OperationalError
-
-from devstack.api import Api, FlaskTransport, make_world
-from shared.models import RoutineRun, RoutineTrigger
 from tests.integration.test_races import all_at_once
 from web.app import create_app
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import (
@@ -20,6 +19,7 @@ from devstack.api import (
     make_routine,
     make_world,
 )
+from shared.platform.runtime import Runtime
 
 RUN_FIELDS = {
     "id", "companyId", "routineId", "triggerId", "source", "status", "triggeredAt",

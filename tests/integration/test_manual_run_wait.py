@@ -12,11 +12,11 @@ from typing import Any
 
 import dramatiq
 import pytest
-from shared.platform.runtime import Runtime
-from shared.runs.waiting import DecisionBoard
 from sqlalchemy import event, text
 
 from devstack.api import Api, FlaskTransport, Response, make_world
+from shared.platform.runtime import Runtime
+from shared.runs.waiting import DecisionBoard
 from web.app import create_app
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask
+
 from shared.contract import schemas
 from shared.contract.validation import Schema
 from shared.platform.broker import build_broker
 from shared.platform.runtime import Runtime, build_runtime
-
 from tests.conftest import settings_for
 from web.app import create_app
 from web.openapi import NO_BODY

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
-from shared.platform.runtime import Runtime
-from shared.runs.deciding import Outcome
 from sqlalchemy import text
 
 from devstack.api import Api, FlaskTransport, fire, make_company, make_world
+from shared.platform.runtime import Runtime
+from shared.runs.deciding import Outcome
 from web.app import create_app
 from workers.actors import decide
 

@@ -10,9 +10,6 @@ from dataclasses import replace
 import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
-from shared.platform.broker import DISPATCH_QUEUE, build_broker
-from shared.platform.clock import FixedClock
-from shared.platform.runtime import Runtime, build_runtime
 
 from devstack.api import Api, FlaskTransport, fire, make_world
 from devstack.services import (
@@ -25,6 +22,9 @@ from devstack.services import (
 from scheduler import loop
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun
+from shared.platform.broker import DISPATCH_QUEUE, build_broker
+from shared.platform.clock import FixedClock
+from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
 from web.app import create_app
 from workers.actors import register

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import (
@@ -20,6 +19,7 @@ from devstack.api import (
     make_routine,
     make_world,
 )
+from shared.platform.runtime import Runtime
 
 ROUTINE_FIELDS = {
     "id", "companyId", "projectId", "goalId", "parentIssueId", "title", "description",

@@ -15,17 +15,17 @@ from datetime import UTC, datetime, timedelta
 
 import dramatiq
 import pytest
+from sqlalchemy import func, select, update
+
+from devstack.api import Api, FlaskTransport, make_world
+from scheduler.loop import Scheduler
 from shared.contract.timefmt import iso
+from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import SCHEDULE_QUEUE
 from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
-from sqlalchemy import func, select, update
-
-from devstack.api import Api, FlaskTransport, make_world
-from scheduler.loop import Scheduler
-from shared.models import RoutineRun, RoutineTrigger
 from web.app import create_app
 from workers.actors import fire_tick
 

@@ -8,13 +8,13 @@ import logging
 import uuid
 
 import pytest
-from shared.platform.runtime import Runtime
-from shared.platform.secret_rotation import reseal_page
-from shared.platform.secrets_box import CannotOpen, SecretBox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.models import Secret
+from shared.platform.runtime import Runtime
+from shared.platform.secret_rotation import reseal_page
+from shared.platform.secrets_box import CannotOpen, SecretBox
 from tests.conftest import SECRET_KEY
 from tests.support.keys import api_with_keys, fire_hook, make_hook
 

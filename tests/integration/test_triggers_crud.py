@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from shared.platform.clock import FixedClock
-from shared.platform.runtime import Runtime
 
 from devstack.api import Api, FlaskTransport, Response, World, make_world
+from shared.platform.clock import FixedClock
+from shared.platform.runtime import Runtime
 from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday

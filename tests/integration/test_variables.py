@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from shared.platform.runtime import Runtime
 from sqlalchemy import text
 
 from devstack.api import Api, Response, World, make_world
+from shared.platform.runtime import Runtime
 
 Defs = list[dict[str, Any]]
 

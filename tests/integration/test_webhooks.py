@@ -10,13 +10,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from shared.platform.clock import FixedClock
-from shared.platform.runtime import Runtime
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from devstack.api import Api, FlaskTransport, Response, make_world
 from shared.models import RoutineRun, Secret
+from shared.platform.clock import FixedClock
+from shared.platform.runtime import Runtime
 from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from shared.platform.runtime import Runtime
-
 from devstack.api import Api, FlaskTransport, Response, make_world
+from shared.platform.runtime import Runtime
 from web.app import create_app
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from shared.platform.db import transaction
-from shared.platform.runtime import Runtime
 from sqlalchemy import insert
 
 from shared.models import RoutineTrigger
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
 
 
 def copy_trigger(runtime: Runtime, like: uuid.UUID, count: int) -> list[uuid.UUID]:

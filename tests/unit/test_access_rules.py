@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from shared.contract.errors import Forbidden, NotFound
+from shared.models import Routine
 from shared.tenancy.access import (
     may_assign_run,
     may_create_routine,
@@ -20,8 +22,6 @@ from shared.tenancy.access import (
     visible_company_ids,
 )
 from shared.tenancy.auth import ADMIN, Principal
-
-from shared.models import Routine
 
 HOME = uuid.UUID("00000000-0000-4000-8000-000000000001")
 OTHER = uuid.UUID("00000000-0000-4000-8000-000000000002")

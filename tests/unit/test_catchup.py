@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from shared.schedules.catchup import (
     DEFAULT_CAP,
     DEFAULT_GRACE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shared.platform.config_check import exit_if_misconfigured, problems
 
 DISTRIBUTED = {

@@ -15,6 +15,7 @@ import pytest
 from croniter import croniter
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from shared.contract.errors import Unprocessable
 from shared.schedules.cron_parse import CronSpec, parse_cron, validate_timezone
 from shared.schedules.cron_walk import count_ticks, next_fire_after, ticks_between

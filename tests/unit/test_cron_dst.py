@@ -14,9 +14,9 @@ from itertools import pairwise
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
 from shared.schedules.cron_parse import CronSpec, parse_cron, validate_timezone
 from shared.schedules.cron_walk import count_ticks, next_fire_after, ticks_between
-
 from tests.unit.test_cron import cron_field, expressions, parses
 
 H = timedelta(hours=1)

@@ -3,10 +3,11 @@ migrations have none (shared/platform/migrate.py)."""
 
 from __future__ import annotations
 
+from sqlalchemy import make_url
+
 from shared.platform.db import DEADLINE_GRACE_SECONDS, client_limits
 from shared.platform.migrate import migration_url
 from shared.platform.settings import Settings
-from sqlalchemy import make_url
 
 
 def test_the_client_waits_a_little_longer_than_the_statement_timeout() -> None:

@@ -9,6 +9,7 @@ import uuid
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+
 from shared.platform.broker import DISPATCH_BATCH, DISPATCH_MANY_ACTOR, DISPATCH_QUEUE, Enqueuer
 from shared.runs.dispatch_batch import DispatchBatcher
 

@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+
 from shared.platform.logs import JsonFormatter
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from shared.platform.migrate import alembic_config, current_revision, head_revision
 from sqlalchemy import Engine, create_engine, inspect
 
 from shared.models import Base

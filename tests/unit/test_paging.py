@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy.dialects import sqlite
+
 from shared.contract.errors import Invalid
 from shared.routines.service import ROUTINE_ORDER
 from shared.work.issues import ISSUE_ORDER
-from sqlalchemy.dialects import sqlite
 
 AT = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC)
 ID = uuid.UUID("4f6c1a52-8d0e-4c5e-9b2a-3d1f0e7c6b5a")

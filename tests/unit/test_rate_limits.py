@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shared.contract.errors import TooManyRequests
 from shared.webhooks.ratelimit import FireBudget, MemoryCounter
 

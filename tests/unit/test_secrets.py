@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 from cryptography.fernet import Fernet
+
 from shared.platform.secrets_box import CannotOpen, SecretBox
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from shared.contract.errors import Invalid
 from shared.contract.schemas import AGENT_CREATE, ROUTINE_CREATE, RUN_CREATE, TRIGGER_CREATE
 from shared.contract.validation import Field, Schema, validate
