@@ -58,14 +58,14 @@ bench-tools: setup
 	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install -q py-spy==0.4.3
 
 bench-quick: bench-tools  ## The headline fire ratios in under 3 minutes (bench/results/fire-quick.json).
-	$(BIN)/python bench/fire.py --quick
+	$(BIN)/python -m bench.fire --quick
 
 bench: bench-tools  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
-	$(BIN)/python bench/fire.py --profile
-	$(BIN)/python bench/memory.py
+	$(BIN)/python -m bench.fire --profile
+	$(BIN)/python -m bench.memory
 
 bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then an idle scan.
-	$(BIN)/python bench/scheduler.py
+	$(BIN)/python -m bench.scheduler
 
 .PHONY: fuzz
 fuzz: setup  ## The schema-driven fuzz with a larger budget (CI runs 30 examples per operation).

@@ -1,6 +1,6 @@
 """Fire benchmark: webhook and manual fires end to end in the distributed mode.
 
-    .venv/bin/python bench/fire.py [--duration 20] [--sustained 60] [--profile]
+    .venv/bin/python -m bench.fire [--duration 20] [--sustained 60] [--profile]
                                    [--web-workers 2] [--web-threads 4]
                                    [--worker-processes 1] [--worker-threads 4]
                                    [--wrk-threads 1] [--connections 32]
@@ -52,41 +52,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.fixtures import Target, make_webhook_targets
+from bench.open_loop import open_loop
+from bench.payloads import Request, manual_runs, signed_webhooks
+from bench.pg_ceiling import pg_insert_ceiling
+from bench.procstats import CpuMeter, children, wait_quiet
+from bench.profiles import start_profilers, top_functions
+from bench.report import command_line, machine_facts, say, write_results
+from bench.runs import BacklogSampler, run_stats, wait_drained
+from bench.stack import Sizes, Stack, distributed_stack, start_noop, wait_worker_ready
+from bench.stats import ratio
+from bench.wrk import WrkSettings, require_wrk, run_wrk, summarize_wrk, write_wrk_data
+from devstack.api import Api, HttpTransport
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.harness import (  # noqa: E402
-    BacklogSampler,
-    CpuMeter,
-    Request,
-    Sizes,
-    Stack,
-    Target,
-    WrkSettings,
-    children,
-    distributed_stack,
-    machine_facts,
-    make_webhook_targets,
-    manual_runs,
-    open_loop,
-    pg_insert_ceiling,
-    require_wrk,
-    run_stats,
-    run_wrk,
-    say,
-    signed_webhooks,
-    start_noop,
-    start_profilers,
-    summarize_wrk,
-    top_functions,
-    wait_drained,
-    wait_quiet,
-    wait_worker_ready,
-    write_wrk_data,
-)
-from tests.support.api import Api, HttpTransport  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "fire.json"
 QUICK_RESULTS = ROOT / "bench" / "results" / "fire-quick.json"
 #: Profile summaries (top functions) are kept; the raw recordings stay in a temporary
@@ -103,7 +82,9 @@ TARGET_P99_DECISION_MS = 100.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fire", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn --workers")
     parser.add_argument("--web-threads", type=int, default=4, help="WEB_THREADS per worker")
     parser.add_argument("--worker-processes", type=int, default=1, help="dramatiq --processes")
@@ -141,7 +122,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the headline ratios only: webhook_many and webhook_hot, 10 s each, to "
         "bench/results/fire-quick.json (under 3 minutes)",
     )
-    parser.add_argument("--keep-recordings", type=Path, help="folder for py-spy's raw output")
+    parser.add_argument(
+        "--keep-recordings",
+        type=Path,
+        help="folder for py-spy's raw output (bench/profiles/ is ignored by git)",
+    )
     parser.add_argument("--output", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -344,10 +329,6 @@ class Bench:
         }
 
 
-def ratio(value: float | None, ceiling: float) -> float | None:
-    return None if value is None or not ceiling else round(value / ceiling, 3)
-
-
 def add_ratios(phase: dict[str, Any], noop: float, pg: float) -> None:
     accepted = phase["accept"]["accepted_per_s"]
     decided = phase["runs"]["decided_per_s_in_window"]
@@ -462,11 +443,10 @@ def main(argv: list[str] | None = None) -> int:
     sustained = args.sustained or args.duration
     quiet = wait_quiet(args.quiet_wait)
     say(f"machine before start: {quiet}")
-    command = "python bench/fire.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {
         "benchmark": "fire",
         "date": utcnow().isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command_line("bench.fire", argv),
         "machine": machine_facts(),
         "machine_load": quiet,
         "settings": {
@@ -494,8 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["targets"] = judge(results)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.output, results)
     print_summary(results)
     say(f"wrote {args.output}")
     return 0

@@ -1,13 +1,13 @@
 """Memory benchmark: resident memory of web, worker and scheduler, idle and under fires.
 
-    .venv/bin/python bench/memory.py [--fires 100000] [--batch 10000] [--connections 32]
+    .venv/bin/python -m bench.memory [--fires 100000] [--batch 10000] [--connections 32]
 
 On a fresh database and Redis namespace (removed afterwards), starts gunicorn (web),
 dramatiq (worker) and the scheduler as separate processes, gives the scheduler some
 work (schedule triggers due every minute), and records the memory of each process group
 (gunicorn master + workers; dramatiq main + worker processes + its metrics fork; the
-scheduler), summed over the group's processes from /proc/<pid>/status (VmRSS) and
-/proc/<pid>/smaps_rollup (Pss, which does not count pages shared after fork twice):
+scheduler), summed over the group's processes: RSS and PSS (which does not count pages
+shared after fork twice), read with psutil:
 
 - idle, after start-up and the fixtures;
 - after every batch of webhook fires (wrk replaying signed requests, each used once),
@@ -24,48 +24,31 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.fixtures import bench_world, make_routine_with_policy, make_webhook_targets
+from bench.payloads import signed_webhooks
+from bench.procstats import group_pids, pss_kb, rss_kb, wait_quiet
+from bench.report import command_line, machine_facts, say, write_results
+from bench.runs import wait_drained
+from bench.stack import Sizes, Stack, distributed_stack, wait_worker_ready
+from bench.wrk import WrkSettings, require_wrk, run_wrk, summarize_wrk, write_wrk_data
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.harness import (  # noqa: E402
-    Sizes,
-    Stack,
-    WrkSettings,
-    _world,
-    distributed_stack,
-    group_pids,
-    machine_facts,
-    make_routine_with_policy,
-    make_webhook_targets,
-    require_wrk,
-    rss_kb,
-    run_wrk,
-    say,
-    signed_webhooks,
-    summarize_wrk,
-    wait_drained,
-    wait_quiet,
-    wait_worker_ready,
-    write_wrk_data,
-)
-
 RESULTS = ROOT / "bench" / "results" / "memory.json"
 GROUPS = ("web", "worker", "scheduler")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.memory", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--fires", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--routines", type=int, default=100)
@@ -81,16 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet-wait", type=float, default=120.0)
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
-
-
-def pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def snapshot(stack: Stack) -> dict[str, Any]:
@@ -161,11 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     require_wrk()
     quiet = wait_quiet(args.quiet_wait)
     say(f"machine before start: {quiet}")
-    command = "python bench/memory.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results: dict[str, Any] = {
         "benchmark": "memory",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": command.strip(),
+        "command": command_line("bench.memory", argv),
         "machine": machine_facts(),
         "machine_load": quiet,
         "settings": {
@@ -187,8 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             run(args, stack, work, results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.output, results)
     print_summary(results)
     say(f"wrote {args.output}")
     return 0
@@ -198,7 +169,7 @@ def run(args: argparse.Namespace, stack: Stack, work: Path, results: dict[str, A
     api = stack.api()
     say(f"fixtures: {args.routines} webhook routines, {args.schedule_triggers} schedules")
     targets = make_webhook_targets(api, args.routines, "always_enqueue", "mem")
-    company, agent, project = _world(api)
+    company, agent, project = bench_world(api)
     for n in range(args.schedule_triggers):
         routine = make_routine_with_policy(
             api, company, agent, project, "coalesce_if_active", f"tick {n}"

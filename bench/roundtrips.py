@@ -1,6 +1,6 @@
 """What one fire costs, in-process: round trips to PostgreSQL and Redis, and CPU time.
 
-    .venv/bin/python bench/roundtrips.py [--fires 500]
+    .venv/bin/python -m bench.roundtrips [--fires 500]
 
 A companion of bench/fire.py that needs no load and so reads the same on a busy machine:
 the web app (create_app) and the worker's decide() run in this process, one request at a
@@ -19,11 +19,9 @@ import argparse
 import contextlib
 import cProfile
 import io
-import json
 import os
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -33,39 +31,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-# As under gunicorn and dramatiq: metrics in files, set before prometheus_client loads.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="routines-bench-prom-"))
+import redis
+from sqlalchemy import event
 
-import redis  # noqa: E402
-from sqlalchemy import event  # noqa: E402
-
-from bench.harness import (  # noqa: E402
-    Request,
-    Target,
-    machine_facts,
-    manual_runs,
-    say,
-    signed_webhooks,
-)
-from bench.noop_app import app as noop_app  # noqa: E402
-from shared.platform.logs import configure_logging  # noqa: E402
-from shared.platform.runtime import build_runtime  # noqa: E402
-from shared.platform.settings import Settings  # noqa: E402
-from tests.support.api import Api, FlaskTransport  # noqa: E402
-from tests.support.processes import distributed_env, run_release  # noqa: E402
-from tests.support.services import (  # noqa: E402
+from bench.fixtures import Target, bench_world, make_routine_with_policy
+from bench.noop_app import app as noop_app
+from bench.payloads import Request, manual_runs, signed_webhooks
+from bench.report import command_line, machine_facts, say, write_results
+from devstack.api import Api, FlaskTransport
+from devstack.processes import distributed_env, run_release
+from devstack.services import (
     REDIS_URL,
     create_database,
     delete_namespace,
     drop_database,
     new_namespace,
 )
-from web.app import create_app  # noqa: E402
-from workers.actors import decide  # noqa: E402
+from shared.platform.logs import configure_logging
+from shared.platform.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "roundtrips.json"
 PROFILES = ROOT / "bench" / "profiles"
 
@@ -152,12 +137,18 @@ def timed(call: Callable[[], Any], count: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.roundtrips", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--fires", type=int, default=500)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    # As under gunicorn and dramatiq: metrics in files (before prometheus_client loads).
+    os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="routines-bench-prom-")
+    )
     database_url = create_database("routines_bench")
-    namespace = new_namespace().replace("routines-test-", "routines-bench-")
+    namespace = new_namespace("routines-bench")
     env = distributed_env(
         database_url, REDIS_URL, namespace,
         ROUTINES_RATE_LIMIT_PER_TRIGGER="0", ROUTINES_RATE_LIMIT_PER_CLIENT="0",
@@ -169,16 +160,21 @@ def main(argv: list[str] | None = None) -> int:
         drop_database(database_url)
         delete_namespace(namespace)
     results["date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    results["command"] = "python bench/roundtrips.py " + " ".join(argv or sys.argv[1:])
+    results["command"] = command_line("bench.roundtrips", argv)
     results["machine"] = machine_facts()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.output, results)
     print_summary(results)
     say(f"wrote {args.output}")
     return 0
 
 
 def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
+    # Imported only now: prometheus_client picks file-backed (multi-process) metrics at
+    # import time if PROMETHEUS_MULTIPROC_DIR is set, and main() sets it first.
+    from shared.platform.runtime import build_runtime
+    from web.app import create_app
+    from workers.actors import decide
+
     sink = open(os.devnull, "w")  # noqa: SIM115 (the log handler keeps it open)
     with contextlib.redirect_stderr(sink):
         configure_logging("web")  # its handler keeps the stream it saw: /dev/null
@@ -189,9 +185,7 @@ def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
     patch_redis(tally)
     client = create_app(runtime=runtime).test_client()
     api = Api(FlaskTransport(client), token=settings.admin_token)
-    from bench.harness import _world, make_routine_with_policy
-
-    company, agent, project = _world(api)
+    company, agent, project = bench_world(api)
     routine = make_routine_with_policy(api, company, agent, project, "always_enqueue", "cost")
     created = api.ok(
         "POST", f"/api/routines/{routine['id']}/triggers",

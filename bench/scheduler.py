@@ -1,6 +1,6 @@
 """Scheduler benchmark: the issue's two schedule targets in one run, then an idle scan.
 
-    .venv/bin/python bench/scheduler.py [--every-minute N] [--daily M] [--idle-triggers I]
+    .venv/bin/python -m bench.scheduler [--every-minute N] [--daily M] [--idle-triggers I]
                                         [--workers P] [--threads T] [--companies C]
                                         [--timeout S]
 
@@ -52,37 +52,37 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy import Engine, create_engine, event, text
 
-from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
-
-from scheduler.lease import AlwaysLeader  # noqa: E402
-from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler  # noqa: E402
-from shared.platform.broker import QUEUES  # noqa: E402
-from shared.platform.db import transaction  # noqa: E402
-from shared.platform.migrate import upgrade_to_head  # noqa: E402
-from shared.platform.runtime import Runtime, build_runtime  # noqa: E402
-from shared.platform.settings import Settings  # noqa: E402
-from shared.schedules.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks  # noqa: E402
-from shared.schedules.cron_parse import parse_cron  # noqa: E402
-from shared.schedules.due import due_triggers  # noqa: E402
-from tests.support.processes import (  # noqa: E402
+from bench.procstats import cpu_seconds, database_backends, group_pids, machine_busy
+from bench.report import command_line, say, write_results
+from devstack.processes import (
     Process,
     distributed_env,
     start_scheduler,
     start_worker,
     wait_for,
 )
-from tests.support.services import (  # noqa: E402
+from devstack.services import (
     REDIS_URL,
     create_database,
     delete_namespace,
     drop_database,
+    new_namespace,
     redis_client,
 )
+from scheduler.lease import AlwaysLeader
+from scheduler.loop import PAGE_TICKS, SCAN_BATCH, Scheduler
+from shared.platform.broker import QUEUES
+from shared.platform.db import transaction
+from shared.platform.migrate import upgrade_to_head
+from shared.platform.runtime import Runtime, build_runtime
+from shared.platform.settings import Settings
+from shared.schedules.catchup import ENQUEUE_MISSED_WITH_CAP, select_ticks
+from shared.schedules.cron_parse import parse_cron
+from shared.schedules.due import due_triggers
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scheduler.json"
 #: Targets of the issue, for this machine (2 cores), per scenario.
 TARGETS: dict[str, dict[str, float]] = {
@@ -100,7 +100,9 @@ CHUNK = 50_000
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scheduler", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument(
         "--every-minute", type=int, default=10_000, help="every-minute triggers due (0: skip)"
     )
@@ -130,10 +132,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     return parser.parse_args(argv)
-
-
-def say(message: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
 # --- bulk loading --------------------------------------------------------------------------
@@ -339,55 +337,15 @@ def watch(
 
 # --- where the CPU goes --------------------------------------------------------------------
 
-TICKS = os.sysconf("SC_CLK_TCK")
 
-
-def _stat(pid: str) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()  # fields from the 3rd (state) on
-
-
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) used so far by the live processes of a process group."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        fields = _stat(pid)
-        if fields and int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / TICKS
-
-
-def backends_cpu(database: str) -> float:
-    """CPU seconds used so far by the PostgreSQL backends connected to `database`."""
-    total = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
-            fields = _stat(pid)
-            if fields:
-                total += int(fields[11]) + int(fields[12])
-    return total / TICKS
-
-
-def machine_cpu() -> float:
-    """CPU seconds used by everything on the machine (all cores, busy time only)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    return (sum(values[:8]) - idle) / TICKS
-
-
-def cpu_snapshot(database: str, worker: Process, scheduler: Process) -> dict[str, float]:
+def cpu_snapshot(engine: Engine, worker: Process, scheduler: Process) -> dict[str, float]:
+    """CPU seconds used so far by each process group, the database's backends, and the
+    whole machine (busy time, all cores)."""
     return {
-        "workers": group_cpu(worker.pid),
-        "scheduler": group_cpu(scheduler.pid),
-        "postgresql_backends": backends_cpu(database),
-        "machine": machine_cpu(),
+        "workers": cpu_seconds(group_pids(worker.pid)),
+        "scheduler": cpu_seconds(group_pids(scheduler.pid)),
+        "postgresql_backends": cpu_seconds(database_backends(engine)),
+        "machine": machine_busy()[0],
         "wall": time.monotonic(),
     }
 
@@ -760,12 +718,11 @@ def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
     def queue_length() -> dict[str, int]:
         return {f"queued_{q}": int(queues.llen(f"{bench.namespace}:{q}")) for q in QUEUES}
 
-    database = bench.database_url.rsplit("/", 1)[-1]
-    before, load_before = cpu_snapshot(database, worker, scheduler), os.getloadavg()
+    before, load_before = cpu_snapshot(engine, worker, scheduler), os.getloadavg()
     timeline = watch(
         engine, due, scenario.triggers, args.timeout, [worker, scheduler], queue_length
     )
-    after, load_after = cpu_snapshot(database, worker, scheduler), os.getloadavg()
+    after, load_after = cpu_snapshot(engine, worker, scheduler), os.getloadavg()
     figures = due_figures(engine, due, scenario.triggers)
     figures["integrity"] = integrity(engine, due, args.catch_up_policy)
     figures["cpu"] = cpu_figures(before, after, figures["runs"])
@@ -809,9 +766,9 @@ def retire(bench: Bench) -> None:
     delete_namespace(bench.namespace)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     database_url = create_database("routines_bench")
-    namespace = f"routines-bench-{uuid.uuid4().hex[:10]}"
+    namespace = new_namespace("routines-bench")
     log_dir = Path(tempfile.mkdtemp(prefix="routines-bench-"))
     settings = Settings(
         database_url=database_url,
@@ -831,7 +788,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = {
             "benchmark": "scheduler",
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "command": command,
             "machine": machine(engine),
             "parameters": {
                 "every_minute_triggers": args.every_minute,
@@ -1001,9 +958,8 @@ def main(argv: list[str] | None = None) -> None:
     # A background job ignores SIGINT; SIGTERM must still drop the database and stop
     # the processes, so it unwinds through run()'s finally block.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    result = run(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    result = run(args, command_line("bench.scheduler", argv))
+    write_results(args.output, result)
     report(result, args.output)
     sys.exit(exit_status(result))
 

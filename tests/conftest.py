@@ -8,12 +8,12 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from devstack.api import ADMIN_TOKEN, Api, FlaskTransport
+from devstack.services import create_database, drop_database, truncate_all
 from shared.platform.broker import DISPATCH_QUEUE, build_broker
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
-from tests.support.api import ADMIN_TOKEN, Api, FlaskTransport
-from tests.support.services import create_database, drop_database, truncate_all
 from web.app import create_app
 from workers.actors import register
 

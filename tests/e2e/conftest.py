@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import distributed_env, run_release
-from tests.support.services import (
+from devstack.processes import distributed_env, run_release
+from devstack.services import (
     REDIS_URL,
     create_database,
     delete_namespace,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.api import Api, HttpTransport
-from tests.support.processes import BIN, free_port, running, start_embedded
+from devstack.api import Api, HttpTransport
+from devstack.processes import BIN, free_port, running, start_embedded
 
 COMMANDS = [[], ["up"], ["web"], ["worker"], ["scheduler"], ["db"], ["db", "upgrade"],
             ["admin-token"], ["demo"], ["secrets"], ["secrets", "re-encrypt"]]  # fmt: skip

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from devstack.api import Api, HttpTransport, fire, make_world
+from devstack.processes import free_port, running, start_web, start_worker, wait_for
 from tests.e2e.conftest import Stack
-from tests.support.api import Api, HttpTransport, fire, make_world
-from tests.support.processes import free_port, running, start_web, start_worker, wait_for
 
 
 def run_status(api: Api, run_id: str) -> str:

@@ -7,8 +7,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from tests.support.api import Api, HttpTransport, make_world
-from tests.support.processes import free_port, running, start_embedded, wait_for
+from devstack.api import Api, HttpTransport, make_world
+from devstack.processes import free_port, running, start_embedded, wait_for
 
 
 def printed_token(output: str) -> str:

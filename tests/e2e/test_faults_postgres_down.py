@@ -22,21 +22,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from shared.models import Routine
-from shared.platform.broker import Enqueuer, build_broker
-from shared.platform.settings import Settings
-from shared.runs.recording import RunRequest, record_run
-from tests.support import chaos
-from tests.support.api import Api, Response, make_world
-from tests.support.chaos import (
-    Outcome,
-    PrivateStack,
-    database,
-    http_api,
-    timed_call,
-    wait_until_decided,
-)
-from tests.support.processes import (
+from devstack.api import Api, Response, make_world
+from devstack.processes import (
     Process,
     answers,
     free_port,
@@ -47,6 +34,19 @@ from tests.support.processes import (
     start_web,
     start_worker,
     wait_for,
+)
+from shared.models import Routine
+from shared.platform.broker import Enqueuer, build_broker
+from shared.platform.settings import Settings
+from shared.runs.recording import RunRequest, record_run
+from tests.support import chaos
+from tests.support.chaos import (
+    Outcome,
+    PrivateStack,
+    database,
+    http_api,
+    timed_call,
+    wait_until_decided,
 )
 
 #: The longest any answer may take while PostgreSQL is away.

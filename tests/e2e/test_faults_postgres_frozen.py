@@ -24,18 +24,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from shared.platform.db import DEADLINE_GRACE_SECONDS
-from tests.support import chaos
-from tests.support.api import Api, Response, make_world
-from tests.support.chaos import (
-    Outcome,
-    PostgresServer,
-    database,
-    http_api,
-    timed_call,
-    wait_until_decided,
-)
-from tests.support.processes import (
+from devstack.api import Api, Response, make_world
+from devstack.processes import (
     Process,
     answers,
     free_port,
@@ -45,6 +35,16 @@ from tests.support.processes import (
     start_web,
     start_worker,
     wait_for,
+)
+from shared.platform.db import DEADLINE_GRACE_SECONDS
+from tests.support import chaos
+from tests.support.chaos import (
+    Outcome,
+    PostgresServer,
+    database,
+    http_api,
+    timed_call,
+    wait_until_decided,
 )
 
 STATEMENT_TIMEOUT_SECONDS = 1.5

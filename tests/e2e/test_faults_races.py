@@ -20,7 +20,23 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.support.api import Api, Response, make_world
+from devstack.api import Api, Response, make_world
+from devstack.processes import (
+    distributed_env,
+    free_port,
+    run_release,
+    running,
+    start_web,
+    start_worker,
+)
+from devstack.services import (
+    REDIS_URL,
+    create_database,
+    delete_namespace,
+    drop_database,
+    new_namespace,
+    redis_client,
+)
 from tests.support.chaos import (
     IssueRow,
     Ledger,
@@ -30,22 +46,6 @@ from tests.support.chaos import (
     fire_burst,
     http_api,
     wait_until_decided,
-)
-from tests.support.processes import (
-    distributed_env,
-    free_port,
-    run_release,
-    running,
-    start_web,
-    start_worker,
-)
-from tests.support.services import (
-    REDIS_URL,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    redis_client,
 )
 
 CLIENT_THREADS = 50

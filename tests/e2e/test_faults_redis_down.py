@@ -19,8 +19,17 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.engine import Engine
 
+from devstack.api import Api, Response, make_world
+from devstack.processes import (
+    Process,
+    free_port,
+    running,
+    start_scheduler,
+    start_web,
+    start_worker,
+    wait_for,
+)
 from tests.support import chaos
-from tests.support.api import Api, Response, make_world
 from tests.support.chaos import (
     FireLoad,
     Outcome,
@@ -30,15 +39,6 @@ from tests.support.chaos import (
     http_api,
     timed_call,
     wait_until_decided,
-)
-from tests.support.processes import (
-    Process,
-    free_port,
-    running,
-    start_scheduler,
-    start_web,
-    start_worker,
-    wait_for,
 )
 
 #: The longest any answer may take, and the client timeout of every request.

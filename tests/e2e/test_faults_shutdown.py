@@ -19,9 +19,19 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
+from devstack.api import make_world
+from devstack.processes import (
+    Process,
+    free_port,
+    running,
+    start_scheduler,
+    start_web,
+    start_worker,
+    wait_for,
+)
+from devstack.services import REDIS_URL
 from shared.platform.broker import DISPATCH_QUEUE
 from tests.e2e.conftest import Stack
-from tests.support.api import make_world
 from tests.support.chaos import (
     FAST_TIMINGS,
     Ledger,
@@ -32,16 +42,6 @@ from tests.support.chaos import (
     timed_call,
     wait_until_decided,
 )
-from tests.support.processes import (
-    Process,
-    free_port,
-    running,
-    start_scheduler,
-    start_web,
-    start_worker,
-    wait_for,
-)
-from tests.support.services import REDIS_URL
 
 #: web/gunicorn_conf.py: a stopping worker is killed after this many seconds.
 GRACEFUL_TIMEOUT_SECONDS = 20

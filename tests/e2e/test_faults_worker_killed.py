@@ -14,17 +14,8 @@ from collections import Counter
 
 import redis
 
-from tests.e2e.conftest import Stack
-from tests.support.api import make_world
-from tests.support.chaos import (
-    FAST_TIMINGS,
-    FireLoad,
-    database,
-    fire_burst,
-    http_api,
-    wait_until_decided,
-)
-from tests.support.processes import (
+from devstack.api import make_world
+from devstack.processes import (
     Process,
     free_port,
     running,
@@ -33,7 +24,16 @@ from tests.support.processes import (
     start_worker,
     wait_for,
 )
-from tests.support.services import REDIS_URL
+from devstack.services import REDIS_URL
+from tests.e2e.conftest import Stack
+from tests.support.chaos import (
+    FAST_TIMINGS,
+    FireLoad,
+    database,
+    fire_burst,
+    http_api,
+    wait_until_decided,
+)
 
 ROUTINES = 3
 RATE = 20.0

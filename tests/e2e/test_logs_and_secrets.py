@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import Stack
-from tests.support.api import Api, HttpTransport, fire, make_agent_token, make_world
-from tests.support.processes import (
+from devstack.api import Api, HttpTransport, fire, make_agent_token, make_world
+from devstack.processes import (
     free_port,
     running,
     start_scheduler,
@@ -15,6 +14,7 @@ from tests.support.processes import (
     start_worker,
     wait_for,
 )
+from tests.e2e.conftest import Stack
 
 
 def json_lines(text: str) -> list[dict]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import BIN, ROOT, distributed_env, free_port, own_metrics
-from tests.support.services import REDIS_URL
+from devstack.processes import BIN, ROOT, distributed_env, free_port, own_metrics
+from devstack.services import REDIS_URL
 
 #: A refused process is gone well within this; a process that started runs until killed.
 EXIT_WITHIN_SECONDS = 20

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.e2e.conftest import Stack
-from tests.support.api import Api, HttpTransport, fire, make_world
-from tests.support.processes import (
+from devstack.api import Api, HttpTransport, fire, make_world
+from devstack.processes import (
     answers,
     free_port,
     metrics_url,
@@ -18,6 +17,7 @@ from tests.support.processes import (
     start_worker,
     wait_for,
 )
+from tests.e2e.conftest import Stack
 
 
 def value(samples: dict[str, float], name: str, **labels: str) -> float:

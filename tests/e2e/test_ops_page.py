@@ -8,8 +8,9 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.support.api import Api, HttpTransport, fire, make_world
-from tests.support.processes import chromium, free_port, running, start_embedded, wait_for
+from devstack.api import Api, HttpTransport, fire, make_world
+from devstack.processes import free_port, running, start_embedded, wait_for
+from tests.support.browser import chromium
 
 
 def test_ops_page_renders_counters_charts_and_failed_runs(tmp_path: Path) -> None:

@@ -15,9 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from tests.e2e.conftest import Stack
-from tests.support.api import Api, HttpTransport, make_world
-from tests.support.processes import (
+from devstack.api import Api, HttpTransport, make_world
+from devstack.processes import (
     Process,
     free_port,
     running,
@@ -26,6 +25,7 @@ from tests.support.processes import (
     start_worker,
     wait_for,
 )
+from tests.e2e.conftest import Stack
 
 TRIGGERS = 20
 ACQUIRED = "acquired the scheduler lease"

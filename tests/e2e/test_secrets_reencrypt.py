@@ -8,11 +8,11 @@ import subprocess
 
 from sqlalchemy import select
 
+from devstack.processes import BIN, ROOT
 from shared.models import Secret
 from shared.platform.runtime import Runtime
 from tests.conftest import SECRET_KEY
 from tests.support.keys import api_with_keys, fire_hook, make_hook
-from tests.support.processes import BIN, ROOT
 
 KEY_A = SECRET_KEY
 KEY_B = "key-b"

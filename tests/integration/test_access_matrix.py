@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.api import (
+from devstack.api import (
     ADMIN_TOKEN,
     Api,
     fire,

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from shared.platform.runtime import Runtime
-from tests.support.api import (
+from devstack.api import (
     Api,
     fire,
     make_agent,
@@ -19,6 +18,7 @@ from tests.support.api import (
     make_member,
     make_routine,
 )
+from shared.platform.runtime import Runtime
 
 NOT_OWN = "Agents can only manage routines assigned to themselves"
 SELF_ONLY = "Agents can only assign routines to themselves"

@@ -5,10 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from shared.models import Base
-from shared.platform.runtime import Runtime
-from shared.tenancy.tokens import hash_token
-from tests.support.api import (
+from devstack.api import (
     ADMIN_TOKEN,
     Api,
     make_agent,
@@ -16,6 +13,9 @@ from tests.support.api import (
     make_company,
     make_member,
 )
+from shared.models import Base
+from shared.platform.runtime import Runtime
+from shared.tenancy.tokens import hash_token
 
 UNAUTHORIZED = {"error": "Unauthorized"}
 

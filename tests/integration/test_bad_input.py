@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from devstack.api import Api, World, make_world
 from shared.platform.runtime import Runtime
-from tests.support.api import Api, World, make_world
 
 
 def count(runtime: Runtime, table: str) -> int:

@@ -17,11 +17,11 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 import shared.runs.decide_write as dispatch_write
+from devstack.api import Api, fire, make_agent, make_company, make_project, make_routine
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.runs.deciding import Outcome, decide_runs, dispatch_run
 from tests.integration.test_races import all_at_once
-from tests.support.api import Api, fire, make_agent, make_company, make_project, make_routine
 from workers.deciding import decide_many
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

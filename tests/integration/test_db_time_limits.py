@@ -16,10 +16,10 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import Pool
 
+from devstack.services import create_database, drop_database
 from shared.platform.db import make_engine
 from shared.platform.migrate import upgrade_to_head
 from tests.conftest import settings_for
-from tests.support.services import create_database, drop_database
 
 #: Limits short enough for the tests to wait them out.
 STATEMENT_MS = 300

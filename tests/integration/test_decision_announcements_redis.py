@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack.services import delete_namespace, new_namespace, redis_client
 from shared.runs.waiting import RedisDecisionBoard
-from tests.support.services import delete_namespace, new_namespace, redis_client
 
 
 @pytest.fixture

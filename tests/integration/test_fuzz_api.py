@@ -27,10 +27,7 @@ from flask import Flask
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from shared.platform.broker import build_broker
-from shared.platform.runtime import Runtime, build_runtime
-from tests.conftest import settings_for
-from tests.support.api import (
+from devstack.api import (
     ADMIN_TOKEN,
     Api,
     FlaskTransport,
@@ -42,7 +39,10 @@ from tests.support.api import (
     make_project,
     make_routine,
 )
-from tests.support.services import truncate_all
+from devstack.services import truncate_all
+from shared.platform.broker import build_broker
+from shared.platform.runtime import Runtime, build_runtime
+from tests.conftest import settings_for
 from web.app import BLUEPRINTS, create_app
 from web.openapi import document
 

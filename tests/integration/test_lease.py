@@ -19,6 +19,8 @@ import pytest
 import redis
 from sqlalchemy import event, select
 
+from devstack.api import Api, FlaskTransport, fire, make_world
+from devstack.services import redis_client
 from scheduler.lease import AlwaysLeader, RedisLease
 from scheduler.loop import RENEW_EVERY, SCAN_BATCH, Scheduler
 from shared.models import RoutineTrigger
@@ -27,9 +29,7 @@ from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
-from tests.support.api import Api, FlaskTransport, fire, make_world
 from tests.support.schedules import copy_trigger
-from tests.support.services import redis_client
 from web.app import create_app
 
 TTL_MS = 1000

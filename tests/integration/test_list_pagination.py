@@ -20,11 +20,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from shared.platform.clock import FixedClock
-from shared.platform.db import transaction
-from shared.platform.runtime import Runtime
-from shared.work.issues import new_issue
-from tests.support.api import (
+from devstack.api import (
     ADMIN_TOKEN,
     Api,
     FlaskTransport,
@@ -35,6 +31,10 @@ from tests.support.api import (
     make_project,
     make_routine,
 )
+from shared.platform.clock import FixedClock
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.work.issues import new_issue
 from web.app import create_app
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

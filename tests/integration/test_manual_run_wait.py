@@ -14,9 +14,9 @@ import dramatiq
 import pytest
 from sqlalchemy import event, text
 
+from devstack.api import Api, FlaskTransport, Response, make_world
 from shared.platform.runtime import Runtime
 from shared.runs.waiting import DecisionBoard
-from tests.support.api import Api, FlaskTransport, Response, make_world
 from web.app import create_app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.support.api import Api, fire, make_world
+from devstack.api import Api, fire, make_world
 
 
 def scrape(client_api: Api) -> dict[str, float]:

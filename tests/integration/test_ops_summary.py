@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from devstack.api import Api, World, fire, make_world
 from shared.platform.ops_summary import ops_summary
 from shared.platform.runtime import Runtime
 from shared.tenancy.auth import ADMIN
-from tests.support.api import Api, World, fire, make_world
 
 #: Runs from before the window: a minute apart, enough that reading them all costs far
 #: more than any index, so the planner shows which statements need one.

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import text
 
+from devstack.api import Api, FlaskTransport, fire, make_company, make_world
 from shared.platform.runtime import Runtime
 from shared.runs.deciding import Outcome
-from tests.support.api import Api, FlaskTransport, fire, make_company, make_world
 from web.app import create_app
 from workers.actors import decide
 

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 
 import pytest
 
+from devstack.api import Api, FlaskTransport, make_world
+from devstack.services import REDIS_URL, delete_namespace, new_namespace, truncate_all
 from shared.platform.broker import build_broker
 from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
-from tests.support.api import Api, FlaskTransport, make_world
-from tests.support.services import REDIS_URL, delete_namespace, new_namespace, truncate_all
 from web.app import create_app
 
 

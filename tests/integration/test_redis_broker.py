@@ -11,6 +11,14 @@ import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 
+from devstack.api import Api, FlaskTransport, fire, make_world
+from devstack.services import (
+    REDIS_URL,
+    delete_namespace,
+    new_namespace,
+    redis_client,
+    truncate_all,
+)
 from scheduler import loop
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun
@@ -18,14 +26,6 @@ from shared.platform.broker import DISPATCH_QUEUE, build_broker
 from shared.platform.clock import FixedClock
 from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
-from tests.support.api import Api, FlaskTransport, fire, make_world
-from tests.support.services import (
-    REDIS_URL,
-    delete_namespace,
-    new_namespace,
-    redis_client,
-    truncate_all,
-)
 from web.app import create_app
 from workers.actors import register
 

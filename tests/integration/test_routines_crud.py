@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from shared.platform.runtime import Runtime
-from tests.support.api import (
+from devstack.api import (
     Api,
     fire,
     make_agent,
@@ -20,6 +19,7 @@ from tests.support.api import (
     make_routine,
     make_world,
 )
+from shared.platform.runtime import Runtime
 
 ROUTINE_FIELDS = {
     "id", "companyId", "projectId", "goalId", "parentIssueId", "title", "description",

@@ -18,6 +18,7 @@ import dramatiq
 import pytest
 from sqlalchemy import event, select, update
 
+from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import PAGE_TICKS, Scheduler
 from shared.contract.timefmt import iso
 from shared.models import Routine, RoutineRun, RoutineTrigger
@@ -27,7 +28,6 @@ from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import Due, due_triggers, record_page
 from tests.integration.test_races import all_at_once
-from tests.support.api import Api, FlaskTransport, make_world
 from tests.support.schedules import copy_trigger
 from web.app import create_app
 from workers.actors import fire_page

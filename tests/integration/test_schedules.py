@@ -17,6 +17,7 @@ import dramatiq
 import pytest
 from sqlalchemy import func, select, update
 
+from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
 from shared.contract.timefmt import iso
 from shared.models import RoutineRun, RoutineTrigger
@@ -25,7 +26,6 @@ from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
-from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 from workers.actors import fire_tick
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.api import (
+from devstack.api import (
     Api,
     fire,
     make_agent,

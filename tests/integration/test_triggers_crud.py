@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from devstack.api import Api, FlaskTransport, Response, World, make_world
 from shared.platform.clock import FixedClock
 from shared.platform.runtime import Runtime
-from tests.support.api import Api, FlaskTransport, Response, World, make_world
 from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday

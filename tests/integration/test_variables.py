@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from devstack.api import Api, Response, World, make_world
 from shared.platform.runtime import Runtime
-from tests.support.api import Api, Response, World, make_world
 
 Defs = list[dict[str, Any]]
 

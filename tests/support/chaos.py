@@ -4,7 +4,7 @@ ever touching the machine's shared services, a steady load of fires over HTTP, a
 a ledger of runs and issues read straight from the database.
 
 The application processes themselves (gunicorn, dramatiq, scheduler) are started
-by tests/support/processes.py; this module adds the services underneath them.
+by devstack/processes.py; this module adds the services underneath them.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from tests.support.api import Api, HttpTransport
-from tests.support.processes import distributed_env, free_port, run_release, wait_for
-from tests.support.services import new_namespace
+from devstack.api import Api, HttpTransport
+from devstack.processes import distributed_env, free_port, run_release, wait_for
+from devstack.services import new_namespace
 
 #: Timings short enough for fault tests to finish in seconds. Production keeps the
 #: defaults of shared/platform/settings.py: a run still `received` is swept back onto the queue

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from devstack.api import Api, FlaskTransport, Response, make_world
 from shared.platform.runtime import Runtime
-from tests.support.api import Api, FlaskTransport, Response, make_world
 from web.app import create_app
 
 

@@ -12,11 +12,11 @@ import dramatiq
 import pytest
 from sqlalchemy import text
 
+from devstack.api import Api, FlaskTransport, fire, make_agent, make_company, make_routine
 from shared.platform.broker import DISPATCH_QUEUE
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
-from tests.support.api import Api, FlaskTransport, fire, make_agent, make_company, make_routine
 from web.app import create_app
 from workers.actors import register
 

@@ -11,11 +11,11 @@ import dramatiq
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
+from devstack.api import Api, FlaskTransport, World, fire, make_world
 from shared.platform.broker import DISPATCH_QUEUE
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
-from tests.support.api import Api, FlaskTransport, World, fire, make_world
 from web.app import create_app
 from workers.actors import register
 

@@ -13,6 +13,7 @@ import dramatiq
 import pytest
 from sqlalchemy import select
 
+from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
@@ -22,7 +23,6 @@ from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
 from shared.schedules.due import due_triggers
-from tests.support.api import Api, FlaskTransport, make_world
 from web.app import create_app
 from workers.actors import fire_page, register
 

@@ -1,4 +1,5 @@
-"""Real PostgreSQL and Redis for tests: a fresh database and key namespace per run.
+"""Real PostgreSQL and Redis for tests and benchmarks: a fresh database and key namespace
+per run.
 
 A missing service is a failure, never a skip: CI must not pass without them.
 """
@@ -61,8 +62,8 @@ def redis_client() -> redis.Redis:
     return client
 
 
-def new_namespace() -> str:
-    return f"routines-test-{uuid.uuid4().hex[:10]}"
+def new_namespace(prefix: str = "routines-test") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
 def delete_namespace(namespace: str) -> None:

@@ -1,5 +1,5 @@
 """One small client over either Flask's test client or real HTTP, and builders
-that create what a test needs through the API itself."""
+that create what a test or a benchmark needs through the API itself."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 ADMIN_TOKEN = "admin-test-token"
 
@@ -99,12 +99,17 @@ class Api:
         return response.body
 
 
+def _post(api: Api, path: str, body: Any, status: int | None = None) -> dict[str, Any]:
+    """POST and insist on success; the resource the API answered with."""
+    return cast(dict[str, Any], api.ok("POST", path, body, status))
+
+
 def make_company(api: Api, name: str = "Acme", **fields: Any) -> dict[str, Any]:
-    return api.ok("POST", "/api/companies", {"name": name, **fields})
+    return _post(api, "/api/companies", {"name": name, **fields})
 
 
 def make_agent(api: Api, company: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return api.ok("POST", f"/api/companies/{company['id']}/agents", {"name": "Bot", **fields})
+    return _post(api, f"/api/companies/{company['id']}/agents", {"name": "Bot", **fields})
 
 
 def make_agent_token(api: Api, agent: dict[str, Any]) -> str:
@@ -122,18 +127,18 @@ def make_member(api: Api, company: dict[str, Any], permissions: list[str] | None
 
 
 def make_project(api: Api, company: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return api.ok("POST", f"/api/companies/{company['id']}/projects", {"name": "Ops", **fields})
+    return _post(api, f"/api/companies/{company['id']}/projects", {"name": "Ops", **fields})
 
 
 def make_routine(
     api: Api, company: dict[str, Any], agent: dict[str, Any] | None, **fields: Any
 ) -> dict[str, Any]:
     body = {"title": "Daily check", "assigneeAgentId": agent["id"] if agent else None, **fields}
-    return api.ok("POST", f"/api/companies/{company['id']}/routines", body)
+    return _post(api, f"/api/companies/{company['id']}/routines", body)
 
 
 def fire(api: Api, routine: dict[str, Any], **body: Any) -> dict[str, Any]:
-    return api.ok("POST", f"/api/routines/{routine['id']}/run", body, status=202)
+    return _post(api, f"/api/routines/{routine['id']}/run", body, status=202)
 
 
 @dataclass

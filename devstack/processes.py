@@ -1,10 +1,10 @@
 """Starting and stopping the real processes (gunicorn, dramatiq, scheduler, the
-embedded launcher) on loopback, so that each end-to-end test reads as its scenario."""
+embedded launcher) on loopback, so that each end-to-end test and each benchmark reads
+as its scenario."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +19,7 @@ from pathlib import Path
 from launcher.cli import IDLE_POLL_MS
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -215,34 +215,3 @@ def scrape(url: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             samples[name] = float(value)
     return samples
-
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
-
-
-def chromium(url: str, profile: Path, *extra: str, budget_ms: int = 8000) -> str:
-    """Run Debian's headless Chromium on `url` after letting its scripts run for
-    `budget_ms` of virtual time; its stdout (the DOM with --dump-dom)."""
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    if binary is None:
-        raise RuntimeError("chromium is not installed (apt-get install chromium)")
-    argv = [
-        binary,
-        *CHROMIUM_FLAGS,
-        f"--user-data-dir={profile}",
-        f"--virtual-time-budget={budget_ms}",
-        *extra,
-        url,
-    ]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    return result.stdout
