@@ -63,6 +63,7 @@ bench-quick: bench-tools  ## The headline fire ratios in under 3 minutes (bench/
 bench: bench-tools  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
 	$(BIN)/python -m bench.fire --profile
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.embedded
 
 bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then an idle scan.
 	$(BIN)/python -m bench.scheduler

@@ -8,9 +8,13 @@ import os
 import secrets
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dramatiq
-from werkzeug.serving import make_server
+from waitress.server import TcpWSGIServer
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 from scheduler.loop import Scheduler
 from shared.platform.migrate import upgrade_to_head
@@ -23,6 +27,9 @@ log = logging.getLogger(__name__)
 
 #: Worker threads of the in-process worker; SQLite serializes writers anyway.
 WORKER_THREADS = 2
+#: Threads that run requests. waitress reads a whole request before it hands it to one,
+#: so a slow or idle client holds no thread, and a few are enough.
+HTTP_THREADS = 8
 
 
 def embedded_settings(settings: Settings) -> Settings:
@@ -64,23 +71,37 @@ class EmbeddedService:
             target=Scheduler(self.runtime).run, args=(self.stop_event,), daemon=True
         )
         app = create_app(runtime=self.runtime)
-        self.server = make_server(host, port, app, threaded=True)
+        self.server = http_server(app, host=host, port=port)
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.host}:{self.server.port}"
+        host, port = self.server.getsockname()
+        return f"http://{host}:{port}"
 
     def serve_forever(self) -> None:
         self.worker.start()
         self.scheduler.start()
         try:
-            self.server.serve_forever()
+            self.server.run()
         finally:
+            self.server.close()
             self.shutdown()
 
     def shutdown(self) -> None:
         self.stop_event.set()
         self.worker.stop(timeout=5000)
+
+
+def http_server(app: WSGIApplication, *, host: str, port: int) -> TcpWSGIServer:
+    """A production WSGI server (waitress, pure Python) bound to host:port; `run()` serves.
+    werkzeug's development server gave every connection a thread of its own and logged
+    each request a second time, with ANSI colours."""
+    return TcpWSGIServer(app, host=host, port=port, threads=HTTP_THREADS, ident="routines")
+
+
+def serve_app(app: WSGIApplication, *, host: str, port: int) -> None:
+    """Serve `app` as the embedded mode does (the ceiling of bench/embedded.py)."""
+    http_server(app, host=host, port=port).run()
 
 
 def banner(service: EmbeddedService) -> str:
