@@ -82,10 +82,13 @@ ENGINE ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null
 CA_BUNDLE ?=
 BUILD_FLAGS ?=
 
-.PHONY: image
+.PHONY: image image-test
 image:  ## Build the container image (podman or docker, whichever is installed).
 	@test -n "$(ENGINE)" || { echo "image: neither podman nor docker is installed"; exit 1; }
 	$(ENGINE) build --tag $(IMAGE) --build-arg BASE=$(BASE) --build-arg VERSION=$(VERSION) \
 	  --build-arg REVISION=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) \
 	  $(if $(CA_BUNDLE),--volume=$(CA_BUNDLE):/etc/ssl/certs/ca-certificates.crt:ro \
 	    --build-arg PIP_CERT=/etc/ssl/certs/ca-certificates.crt) $(BUILD_FLAGS) .
+
+image-test: setup  ## Build the image on a local Debian base and run it against PostgreSQL and Redis.
+	$(BIN)/pytest -q -m container tests/e2e/test_container_image.py
