@@ -40,6 +40,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.container]
 
 #: The UID and GID k8s/base runs every pod as, and the image's own user.
 SERVICE_ID = 10001
+#: Prints what the final image should not carry: installers, dev tools, compilers.
+LOOK_FOR_BUILD_TOOLS = """
+import importlib.util, shutil
+modules = ("pip", "setuptools", "pytest", "mypy", "ruff", "hypothesis", "fakeredis")
+print(*[m for m in modules if importlib.util.find_spec(m)])
+print(*[c for c in ("gcc", "cc", "c++", "make") if shutil.which(c)])
+"""
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +84,11 @@ def distributed(tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     drop_database(database_url)
     delete_namespace(namespace)
+
+
+def test_the_image_has_neither_build_tools_nor_dev_dependencies(podman: Podman, image: str) -> None:
+    found = podman("run", "--rm", "--entrypoint=python3", image, "-c", LOOK_FOR_BUILD_TOOLS)
+    assert found.split() == []
 
 
 def test_the_image_migrates_serves_and_decides_a_webhook_run_as_uid_10001(
@@ -125,9 +137,11 @@ def test_the_image_migrates_serves_and_decides_a_webhook_run_as_uid_10001(
 
         for container in started:
             assert process_ids(container.host_pid()) == (SERVICE_ID, SERVICE_ID), container.name
+        for container in started:
+            assert container.stop() == 0, f"{container.name}:\n{container.logs()[-3000:]}"
     finally:
         for container in started:
-            container.stop()
+            container.remove()
 
 
 def start(

@@ -127,7 +127,7 @@ def build_image(podman: Podman, *, base: str) -> float:
 
 
 class Container:
-    """One detached container of the image on the host's network, removed by stop()."""
+    """One detached container of the image on the host's network, gone after remove()."""
 
     def __init__(self, podman: Podman, role: str, argv: Sequence[str], env: Mapping[str, str]):
         self.podman = podman
@@ -153,7 +153,13 @@ class Container:
     def host_pid(self) -> int:
         return int(self.podman("inspect", "--format", "{{.State.Pid}}", self.name).strip())
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: int = 30) -> int:
+        """SIGTERM to the container's first process, SIGKILL after the grace period, as a
+        pod is stopped; the exit code."""
+        self.podman("stop", f"--time={grace_seconds}", self.name, timeout=grace_seconds + 30)
+        return int(self.podman("inspect", "--format", "{{.State.ExitCode}}", self.name).strip())
+
+    def remove(self) -> None:
         self.podman("rm", "--force", "--time=5", self.name, check=False, timeout=60)
 
 
