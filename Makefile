@@ -71,3 +71,25 @@ bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then
 .PHONY: fuzz
 fuzz: setup  ## The schema-driven fuzz with a larger budget (CI runs 30 examples per operation).
 	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/test_fuzz_api.py
+
+# The container image: one image, every process type (`routines web | worker | scheduler |
+# db upgrade`). BASE may name another base image with python3 3.11+, e.g. a local one.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= routines:$(VERSION)
+BASE ?= python:3.11-slim-bookworm
+ENGINE ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+#: Behind an intercepting HTTPS proxy (podman only): a CA bundle pip should trust while
+#: building, e.g. CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt. It is not kept in the image.
+CA_BUNDLE ?=
+BUILD_FLAGS ?=
+
+.PHONY: image image-test
+image:  ## Build the container image (podman or docker, whichever is installed).
+	@test -n "$(ENGINE)" || { echo "image: neither podman nor docker is installed"; exit 1; }
+	$(ENGINE) build --tag $(IMAGE) --build-arg BASE=$(BASE) --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown) \
+	  $(if $(CA_BUNDLE),--volume=$(CA_BUNDLE):/etc/ssl/certs/ca-certificates.crt:ro \
+	    --build-arg PIP_CERT=/etc/ssl/certs/ca-certificates.crt) $(BUILD_FLAGS) .
+
+image-test: setup  ## Build the image on a local Debian base and run it against PostgreSQL and Redis.
+	$(BIN)/pytest -q -m container tests/e2e/test_container_image.py

@@ -51,8 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     web.set_defaults(handler=_web, role="web")
 
     worker = commands.add_parser("worker", help="run dramatiq workers (distributed mode)")
-    worker.add_argument("--processes", type=int, default=1)
-    worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument(
+        "--processes", type=int, default=int(os.environ.get("WORKER_PROCESSES", "1"))
+    )
+    worker.add_argument("--threads", type=int, default=int(os.environ.get("WORKER_THREADS", "4")))
+    worker.add_argument(
+        "--shutdown-timeout-ms",
+        type=int,
+        default=None,
+        help="how long in-flight messages may finish after SIGTERM (dramatiq's default: 600000)",
+    )
     worker.set_defaults(handler=_worker, role="worker")
 
     scheduler = commands.add_parser("scheduler", help="run the scheduler loop")
@@ -116,6 +124,8 @@ IDLE_POLL_MS = "50"
 def _worker(args: argparse.Namespace) -> int:
     os.environ.setdefault("dramatiq_worker_timeout", IDLE_POLL_MS)
     command = ["dramatiq", "--processes", str(args.processes), "--threads", str(args.threads)]
+    if args.shutdown_timeout_ms is not None:
+        command += ["--worker-shutdown-timeout", str(args.shutdown_timeout_ms)]
     os.execvp("dramatiq", [*command, "workers.main:setup"])  # noqa: S606,S607
 
 

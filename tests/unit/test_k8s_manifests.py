@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from k8s import check
+from launcher import cli
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +146,26 @@ def test_migrations_job_runs_the_upgrade(base: list[dict[str, Any]]) -> None:
     assert container(job)["command"] == ["routines", "db", "upgrade"]
     assert job["spec"]["backoffLimit"] >= 1
     assert job["spec"]["ttlSecondsAfterFinished"] > 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "process"),
+    [
+        ("Deployment", "routines-web", "web"),
+        ("Deployment", "routines-worker", "worker"),
+        ("Deployment", "routines-scheduler", "scheduler"),
+        ("Job", "routines-migrate", "db"),
+    ],
+)
+def test_every_workload_runs_the_images_routines_command(
+    base: list[dict[str, Any]], kind: str, name: str, process: str
+) -> None:
+    main = container(one(base, kind, name))
+    assert main["image"] == "routines:0.1.0"
+    program, *argv = main["command"]
+    assert program == "routines"
+    assert argv[0] == process
+    cli._parser().parse_args(argv)  # exits (fails the test) on an option it does not know
 
 
 def test_overlay_patches_image_and_replicas(

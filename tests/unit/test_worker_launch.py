@@ -1,8 +1,8 @@
-"""`routines worker` caps dramatiq's idle backoff, which dramatiq reads at import."""
+"""`routines worker` launches dramatiq as the Procfile and the manifests do; it caps
+dramatiq's idle backoff, which dramatiq reads at import."""
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 from typing import Any
@@ -12,14 +12,15 @@ import pytest
 from launcher import cli
 
 
-def launched(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def launched(monkeypatch: pytest.MonkeyPatch, *argv: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
     def execvp(file: str, argv: list[str]) -> None:
         seen.update(file=file, argv=argv, timeout=os.environ.get("dramatiq_worker_timeout"))  # noqa: SIM112 (dramatiq spells it so)
 
     monkeypatch.setattr(cli.os, "execvp", execvp)
-    cli._worker(argparse.Namespace(processes=1, threads=4))
+    args = cli._parser().parse_args(["worker", *argv])
+    args.handler(args)
     return seen
 
 
@@ -41,3 +42,15 @@ def test_the_procfile_sets_it_too() -> None:
     procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text()
     (worker,) = [line for line in procfile.splitlines() if line.startswith("worker:")]
     assert "dramatiq_worker_timeout=${dramatiq_worker_timeout:-50}" in worker
+
+
+def test_sizes_come_from_the_procfiles_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_PROCESSES", "3")
+    monkeypatch.setenv("WORKER_THREADS", "8")
+    argv = launched(monkeypatch)["argv"]
+    assert argv == ["dramatiq", "--processes", "3", "--threads", "8", "workers.main:setup"]
+
+
+def test_a_shutdown_timeout_is_handed_to_dramatiq(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = launched(monkeypatch, "--shutdown-timeout-ms", "45000")["argv"]
+    assert argv[-3:] == ["--worker-shutdown-timeout", "45000", "workers.main:setup"]
