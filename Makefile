@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test unit integration e2e lint fmt typecheck check clean
+.PHONY: setup run run-distributed test unit integration e2e lint fmt typecheck check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,15 @@ setup: $(STAMP)
 
 run: setup  ## Start API + worker + scheduler in one process on 127.0.0.1:3100 (SQLite).
 	$(BIN)/routines up
+
+run-distributed: setup  ## Distributed mode on local PostgreSQL and Redis (honcho + Procfile): web on 127.0.0.1:3100.
+	@. $(BIN)/activate && \
+	export DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/routines} && \
+	export REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} && \
+	export ROUTINES_ADMIN_TOKEN=$${ROUTINES_ADMIN_TOKEN:-$$(routines admin-token)} && \
+	export ROUTINES_SECRET_KEY=$${ROUTINES_SECRET_KEY:-$$(cat "$${ROUTINES_DATA_DIR:-.routines}/secret-key")} && \
+	echo "admin token: $$ROUTINES_ADMIN_TOKEN" && \
+	exec honcho start
 
 test: setup  ## The whole suite: unit, integration (PostgreSQL + Redis), end to end.
 	$(BIN)/pytest -q

@@ -8,10 +8,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, make_url
+from sqlalchemy import URL, Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from shared.platform.db import ensure_sqlite_directory
 from shared.platform.settings import Settings
+
+#: SQLSTATE 3D000: the database named in the connection does not exist.
+INVALID_CATALOG_NAME = "3D000"
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -25,7 +30,39 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(settings: Settings) -> None:
     ensure_sqlite_directory(settings.database_url)
+    ensure_postgres_database(settings.database_url)
     command.upgrade(alembic_config(migration_url(settings.database_url)), "head")
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the database if the server has none of that name, so a first release on a
+    fresh PostgreSQL needs no `createdb`. Only when connecting says it is missing: a role
+    that finds its database there never touches the `postgres` maintenance database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return
+    if not _database_missing(parsed):
+        return
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            quoted = connection.dialect.identifier_preparer.quote(parsed.database)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        admin.dispose()
+
+
+def _database_missing(url: URL) -> bool:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as error:
+        return getattr(error.orig, "pgcode", None) == INVALID_CATALOG_NAME or (
+            "does not exist" in str(error.orig) and f'"{url.database}"' in str(error.orig)
+        )
+    finally:
+        engine.dispose()
 
 
 def migration_url(url: str) -> str:

@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.api import Api, HttpTransport, make_world
+from devstack.api import Api, HttpTransport, make_world
+from devstack.processes import answers, free_port, wait_for
+from devstack.services import (
+    REDIS_URL,
+    create_database,
+    delete_namespace,
+    drop_database,
+    new_namespace,
+    redis_client,
+)
 from tests.support.containers import (
     IMAGE,
     Container,
@@ -25,15 +34,6 @@ from tests.support.containers import (
     ensure_base,
     process_ids,
     run_once,
-)
-from tests.support.processes import answers, free_port, wait_for
-from tests.support.services import (
-    REDIS_URL,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    redis_client,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
