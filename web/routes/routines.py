@@ -6,7 +6,9 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.schemas import ROUTINE_CREATE, ROUTINE_PATCH, TRIGGER_CREATE
+from shared.contract.bodies import RoutineCreate, RoutinePatch
+from shared.contract.parsing import parse_body
+from shared.contract.schemas import TRIGGER_CREATE
 from shared.contract.validation import validate
 from shared.routines.service import (
     create_routine,
@@ -37,9 +39,9 @@ def index(company_id: str) -> Any:
 @bp.post("/companies/<company_id>/routines")
 def create(company_id: str) -> Any:
     with work() as w:
-        fields = validate(ROUTINE_CREATE, json_object())
+        body = parse_body(RoutineCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
-        routine = create_routine(w.session, w.principal, company=company, fields=fields, now=now())
+        routine = create_routine(w.session, w.principal, company=company, command=body, now=now())
         return p.routine(routine), 201
 
 
@@ -52,9 +54,9 @@ def show(routine_id: str) -> Any:
 @bp.patch("/routines/<routine_id>")
 def update(routine_id: str) -> Any:
     with work() as w:
-        fields = validate(ROUTINE_PATCH, json_object(), partial=True)
+        body = parse_body(RoutinePatch, json_object())
         routine = update_routine(
-            w.session, w.principal, routine_id=routine_id, fields=fields, now=now()
+            w.session, w.principal, routine_id=routine_id, command=body, now=now()
         )
         return p.routine(routine)
 
