@@ -6,10 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.bodies import RoutineCreate, RoutinePatch
+from shared.contract.bodies import RoutineCreate, RoutinePatch, TriggerCreate
 from shared.contract.parsing import parse_body
-from shared.contract.schemas import TRIGGER_CREATE
-from shared.contract.validation import validate
 from shared.routines.service import (
     create_routine,
     list_routines,
@@ -64,10 +62,10 @@ def update(routine_id: str) -> Any:
 @bp.post("/routines/<routine_id>/triggers")
 def add_trigger(routine_id: str) -> Any:
     with work() as w:
-        fields = validate(TRIGGER_CREATE, json_object())
-        box = runtime().box if fields["kind"] == "webhook" else None
+        body = parse_body(TriggerCreate, json_object())
+        box = runtime().box if body.kind == "webhook" else None
         created = create_trigger(
-            w.session, w.principal, routine_id=routine_id, fields=fields, box=box,
+            w.session, w.principal, routine_id=routine_id, command=body, box=box,
             public_url=runtime().settings.public_url, now=now(),
         )  # fmt: skip
         return with_secret(created), 201
