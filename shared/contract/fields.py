@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, PlainValidator, StrictBool
+from pydantic.config import JsonDict
 from pydantic_core import CoreSchema, PydanticCustomError
 
 from shared.contract.jsontext import storable_text
@@ -110,7 +111,7 @@ class _ValidatedAsInner:
         return handler.generate_schema(inner)
 
 
-def _no_default(schema: dict[str, Any]) -> None:
+def _no_default(schema: JsonDict) -> None:
     schema.pop("default", None)
 
 

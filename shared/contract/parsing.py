@@ -8,7 +8,7 @@ words them.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar, get_args, get_origin
+from typing import Any, Literal, TypedDict, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -36,10 +36,15 @@ def parse_body(model: type[B], body: object) -> B:
         raise Invalid("Validation error", details=problems(model, error)) from None
 
 
-def problems(model: type[BaseModel], error: ValidationError) -> list[dict[str, Any]]:
+class Problem(TypedDict):
+    path: list[str]
+    message: str
+
+
+def problems(model: type[BaseModel], error: ValidationError) -> list[Problem]:
     keys = [field.alias or name for name, field in model.model_fields.items()]
     position = {key: index for index, key in enumerate(keys)}
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Problem] = {}
     for detail in sorted(error.errors(), key=lambda d: position.get(str(d["loc"][0]), -1)):
         key, item = str(detail["loc"][0]), detail["loc"][1:2]
         message = _message(model, detail)

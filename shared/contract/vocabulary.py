@@ -29,11 +29,3 @@ SigningMode = Literal["bearer", "hmac_sha256", "github_hmac", "none"]
 CallerRunSource = Literal["manual", "api"]
 Permission = Literal["tasks:assign"]
 ROUTINE_EXECUTION = "routine_execution"
-
-AGENT_STATUSES = get_args(AgentStatus)
-PRIORITIES = get_args(Priority)
-ROUTINE_STATUSES = get_args(RoutineStatus)
-CONCURRENCY_POLICIES = get_args(ConcurrencyPolicy)
-TRIGGER_KINDS = get_args(TriggerKind)
-SIGNING_MODES = get_args(SigningMode)
-PERMISSIONS = get_args(Permission)

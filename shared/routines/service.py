@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
@@ -281,7 +280,7 @@ def _triggers_by_routine(
 
 
 def require_schedule_defaults(
-    session: Session, routine_id: uuid.UUID, definitions: list[dict[str, Any]]
+    session: Session, routine_id: uuid.UUID, definitions: list[Definition]
 ) -> None:
     """A schedule has nobody to supply values, so required ones need defaults."""
     has_schedule = session.scalar(
@@ -297,7 +296,7 @@ def require_schedule_defaults(
         check_schedulable(definitions)
 
 
-def check_schedulable(definitions: list[dict[str, Any]]) -> None:
+def check_schedulable(definitions: list[Definition]) -> None:
     missing = required_without_default(definitions)
     if missing:
         raise Unprocessable(
