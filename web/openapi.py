@@ -4,34 +4,38 @@ so the document cannot drift from the routes the app actually serves."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
-from shared.contract import schemas
-from shared.contract.validation import Field, Schema
+from shared.contract import bodies as b
 from web.presenters import camel
 
-#: Request body schema of each endpoint that takes one.
-BODIES: dict[str, Schema] = {
-    "companies.create": schemas.COMPANY_CREATE,
-    "companies.create_user": schemas.BOARD_USER_CREATE,
-    "companies.add_membership": schemas.MEMBER_CREATE,
-    "agents.create": schemas.AGENT_CREATE,
-    "agents.update": schemas.AGENT_PATCH,
-    "agents.create_agent_key": schemas.AGENT_KEY_CREATE,
-    "projects.create": schemas.PROJECT_CREATE,
-    "projects.update": schemas.PROJECT_PATCH,
-    "projects.pause": schemas.PROJECT_PAUSE,
-    "projects.create_company_goal": schemas.GOAL_CREATE,
-    "issues.create": schemas.ISSUE_CREATE,
-    "issues.update": schemas.ISSUE_PATCH,
-    "routines.create": schemas.ROUTINE_CREATE,
-    "routines.update": schemas.ROUTINE_PATCH,
-    "routines.add_trigger": schemas.TRIGGER_CREATE,
-    "triggers.update": schemas.TRIGGER_PATCH,
-    "runs.fire": schemas.RUN_CREATE,
+#: Request body model of each endpoint that takes one.
+BODIES: dict[str, type[BaseModel]] = {
+    "companies.create": b.CompanyCreate,
+    "companies.create_user": b.BoardUserCreate,
+    "companies.add_membership": b.MemberCreate,
+    "agents.create": b.AgentCreate,
+    "agents.update": b.AgentPatch,
+    "agents.create_agent_key": b.AgentKeyCreate,
+    "projects.create": b.ProjectCreate,
+    "projects.update": b.ProjectPatch,
+    "projects.pause": b.ProjectPause,
+    "projects.create_company_goal": b.GoalCreate,
+    "issues.create": b.IssueCreate,
+    "issues.update": b.IssuePatch,
+    "routines.create": b.RoutineCreate,
+    "routines.update": b.RoutinePatch,
+    "routines.add_trigger": b.TriggerCreate,
+    "triggers.update": b.TriggerPatch,
+    "runs.fire": b.RunCreate,
 }
+_REF = "#/components/schemas/{model}"
 #: Endpoints whose POST carries no schema'd body (or any JSON object, for webhooks).
 NO_BODY = {
     "projects.resume",
@@ -124,7 +128,7 @@ def document(app: Flask) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                **{s.name: json_schema(s) for s in BODIES.values()},
+                **body_schemas(BODIES.values()),
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -164,7 +168,7 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
     if endpoint in BODIES:
-        ref = {"$ref": f"#/components/schemas/{BODIES[endpoint].name}"}
+        ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": ref}},
@@ -194,46 +198,36 @@ def _paged(operation: dict[str, Any], filters: tuple[str, ...]) -> None:
     success["headers"] = {"Link": _LINK}
 
 
-def json_schema(schema: Schema) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": "object",
-        "properties": {name: _field(spec) for name, spec in schema.fields.items()},
-        "additionalProperties": not schema.strict,
-    }
-    required = [name for name, spec in schema.fields.items() if spec.required]
-    if required:
-        body["required"] = required
-    return body
+def body_schemas(models: Iterable[type[BaseModel]]) -> dict[str, Any]:
+    """Each model's schema under its class name, and whatever it refers to beside it."""
+    components: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(
+            by_alias=True, ref_template=_REF, schema_generator=_BodySchema
+        )
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    return components
 
 
-def _field(spec: Field) -> dict[str, Any]:
-    kinds: dict[str, dict[str, Any]] = {
-        "string": {"type": "string"},
-        "uuid": {"type": "string", "format": "uuid"},
-        "integer": {"type": "integer"},
-        "number": {"type": "number"},
-        "boolean": {"type": "boolean"},
-        "object": {"type": "object"},
-        "array": {"type": "array"},
-        "enum": {"type": "string", "enum": list(spec.choices)},
-        "any": {},
-    }
-    out: dict[str, Any] = dict(kinds[spec.kind])
-    if spec.kind == "array" and spec.items is not None:
-        out["items"] = _field(spec.items)
-    for key, value in (
-        ("minLength", spec.min_length if spec.kind == "string" else None),
-        ("maxLength", spec.max_length if spec.kind == "string" else None),
-        ("maxItems", spec.max_length if spec.kind == "array" else None),
-        ("minimum", spec.minimum),
-        ("maximum", spec.maximum),
-    ):
-        if value is not None:
-            out[key] = value
-    if spec.has_default:
-        out["default"] = spec.default
-    if spec.nullable and "type" in out:
-        out["type"] = [out["type"], "null"]
+class _BodySchema(GenerateJsonSchema):
+    """No generated titles, a one-choice Literal listed as an `enum` like the others, and
+    a nullable type written `"type": [t, "null"]`, its bounds beside it, not in an anyOf."""
+
+    def field_title_should_be_set(self, schema: CoreSchema) -> bool:
+        return False
+
+    def literal_schema(self, schema: core_schema.LiteralSchema) -> JsonSchemaValue:
+        out = super().literal_schema(schema)
+        if "const" in out:
+            out["enum"] = [out.pop("const")]
+        return out
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        inner = self.generate_inner(schema["schema"])
+        if not isinstance(inner.get("type"), str):
+            return super().nullable_schema(schema)
+        out = {**inner, "type": [inner["type"], "null"]}
         if "enum" in out:
             out["enum"] = [*out["enum"], None]
-    return out
+        return out

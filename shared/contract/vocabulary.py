@@ -1,8 +1,11 @@
-"""The enumerations of the contract, named once."""
+"""The enumerations of the contract, named once: Literal types for the request bodies,
+tuples where other code asks "is this one of them"."""
 
 from __future__ import annotations
 
-AGENT_STATUSES = (
+from typing import Literal, get_args
+
+AgentStatus = Literal[
     "active",
     "paused",
     "idle",
@@ -10,17 +13,19 @@ AGENT_STATUSES = (
     "error",
     "pending_approval",
     "terminated",
-)
-ISSUE_STATUSES = ("backlog", "todo", "in_progress", "in_review", "blocked", "done", "cancelled")
+]
+IssueStatus = Literal["backlog", "todo", "in_progress", "in_review", "blocked", "done", "cancelled"]
+ISSUE_STATUSES: tuple[IssueStatus, ...] = get_args(IssueStatus)
 #: An execution issue in one of these is "live": it blocks coalesce/skip routines.
 LIVE_ISSUE_STATUSES = ("backlog", "todo", "in_progress", "in_review", "blocked")
-PRIORITIES = ("critical", "high", "medium", "low")
-ROUTINE_STATUSES = ("active", "paused", "archived")
-CONCURRENCY_POLICIES = ("coalesce_if_active", "skip_if_active", "always_enqueue")
-CATCH_UP_POLICIES = ("skip_missed", "enqueue_missed_with_cap")
-TRIGGER_KINDS = ("schedule", "webhook", "api")
-SIGNING_MODES = ("bearer", "hmac_sha256", "github_hmac", "none")
-RUN_SOURCES = ("schedule", "webhook", "api", "manual")
-RUN_STATUSES = ("received", "issue_created", "coalesced", "skipped", "completed", "failed")
-PERMISSIONS = ("tasks:assign",)
+Priority = Literal["critical", "high", "medium", "low"]
+RoutineStatus = Literal["active", "paused", "archived"]
+ConcurrencyPolicy = Literal["coalesce_if_active", "skip_if_active", "always_enqueue"]
+CatchUpPolicy = Literal["skip_missed", "enqueue_missed_with_cap"]
+CATCH_UP_POLICIES: tuple[CatchUpPolicy, ...] = get_args(CatchUpPolicy)
+TriggerKind = Literal["schedule", "webhook", "api"]
+SigningMode = Literal["bearer", "hmac_sha256", "github_hmac", "none"]
+#: The sources a caller may name when firing by hand or by API.
+CallerRunSource = Literal["manual", "api"]
+Permission = Literal["tasks:assign"]
 ROUTINE_EXECUTION = "routine_execution"

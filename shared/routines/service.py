@@ -5,16 +5,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
+from shared.contract.bodies import RoutineCreate, RoutinePatch
 from shared.contract.errors import Conflict, Unprocessable
 from shared.contract.ids import maybe_uuid
 from shared.contract.paging import Page, PageRequest, asc, desc, order
 from shared.models import Agent, Company, Issue, Project, Routine, RoutineRun, RoutineTrigger
-from shared.routines.variables import normalize_definitions, required_without_default
+from shared.routines.variables import (
+    Definition,
+    normalize_definitions,
+    required_without_default,
+)
 from shared.runs.reading import (
     NEWEST_RUN_FIRST,
     RunSummary,
@@ -35,21 +39,6 @@ from shared.tenancy.references import (
 
 ROUTINE_NOT_FOUND = "Routine not found"
 RECENT_RUNS = 25
-
-#: Body field -> column, for the fields a create or PATCH copies as they are.
-_COLUMNS = {
-    "title": "title",
-    "description": "description",
-    "assigneeAgentId": "assignee_agent_id",
-    "projectId": "project_id",
-    "goalId": "goal_id",
-    "parentIssueId": "parent_issue_id",
-    "priority": "priority",
-    "status": "status",
-    "concurrencyPolicy": "concurrency_policy",
-    "catchUpPolicy": "catch_up_policy",
-    "variables": "variables",
-}
 
 
 @dataclass(frozen=True)
@@ -76,19 +65,38 @@ def create_routine(
     principal: Principal,
     *,
     company: Company,
-    fields: dict[str, Any],
+    command: RoutineCreate,
     now: datetime,
 ) -> Routine:
-    may_create_routine(principal, company.id, fields["assigneeAgentId"])
-    fields = {**fields, "variables": _definitions(fields)}
-    _check_references(session, company.id, fields)
+    may_create_routine(principal, company.id, command.assignee_agent_id)
+    variables = normalize_definitions(
+        command.variables, title=command.title, description=command.description
+    )
+    _check_references(
+        session,
+        company.id,
+        project_id=command.project_id,
+        goal_id=command.goal_id,
+        parent_issue_id=command.parent_issue_id,
+        assignee_agent_id=command.assignee_agent_id,
+    )
     routine = Routine(
         company_id=company.id,
         created_at=now,
         updated_at=now,
         created_by_agent_id=principal.agent_id,
         created_by_user_id=principal.user_id,
-        **{column: fields[key] for key, column in _COLUMNS.items()},
+        title=command.title,
+        description=command.description,
+        assignee_agent_id=command.assignee_agent_id,
+        project_id=command.project_id,
+        goal_id=command.goal_id,
+        parent_issue_id=command.parent_issue_id,
+        priority=command.priority,
+        status=command.status,
+        concurrency_policy=command.concurrency_policy,
+        catch_up_policy=command.catch_up_policy,
+        variables=variables,
     )
     if routine.status == "active" and routine.assignee_agent_id is None:
         routine.status = "paused"
@@ -102,37 +110,47 @@ def update_routine(
     principal: Principal,
     *,
     routine_id: str,
-    fields: dict[str, Any],
+    command: RoutinePatch,
     now: datetime,
 ) -> Routine:
     routine = load_visible(
         session, principal, Routine, routine_id, ROUTINE_NOT_FOUND, for_update=True
     )
+    given = command.model_fields_set
     was_active = routine.status == "active"
-    new_assignee = fields.get("assigneeAgentId", routine.assignee_agent_id)
+    new_assignee = (
+        command.assignee_agent_id if "assignee_agent_id" in given else routine.assignee_agent_id
+    )
     may_update_routine(
         principal,
         routine,
         new_assignee=new_assignee,
         reassigns=new_assignee != routine.assignee_agent_id,
-        activates=fields.get("status") == "active" and routine.status != "active",
+        activates=command.status == "active" and routine.status != "active",
     )
-    if routine.status == "archived" and fields.get("status", "archived") != "archived":
+    if routine.status == "archived" and command.status not in (None, "archived"):
         raise Conflict("Archived routines cannot be reactivated")
-    _check_references(session, routine.company_id, _changed(routine, fields))
-    if {"variables", "title", "description"} & fields.keys():
-        merged = {
-            "title": fields.get("title", routine.title),
-            "description": fields.get("description", routine.description),
-            "variables": fields.get("variables", routine.variables or []),
-        }
-        fields = {**fields, "variables": _definitions(merged, stored=routine.variables or [])}
-        require_schedule_defaults(session, routine.id, fields["variables"])
-    for key, column in _COLUMNS.items():
-        if key in fields:
-            setattr(routine, column, fields[key])
+    # Only references that change are re-checked, so an existing one stays valid.
+    _check_references(
+        session,
+        routine.company_id,
+        project_id=_changing(command.project_id, routine.project_id),
+        goal_id=_changing(command.goal_id, routine.goal_id),
+        parent_issue_id=_changing(command.parent_issue_id, routine.parent_issue_id),
+        assignee_agent_id=_changing(command.assignee_agent_id, routine.assignee_agent_id),
+    )
+    variables = None
+    if given & {"variables", "title", "description"}:
+        variables = normalize_definitions(
+            routine.variables or [] if command.variables is None else command.variables,
+            title=routine.title if command.title is None else command.title,
+            description=command.description if "description" in given else routine.description,
+            stored=routine.variables or [],
+        )
+        require_schedule_defaults(session, routine.id, variables)
+    _apply(routine, command, variables)
     if routine.status == "active" and routine.assignee_agent_id is None:
-        if fields.get("status") == "active":
+        if command.status == "active":
             raise Unprocessable("Default agent required")
         routine.status = "paused"
     if was_active is False and routine.status == "active":
@@ -197,20 +215,52 @@ def routine_detail(session: Session, principal: Principal, *, routine_id: str) -
     )
 
 
-def _check_references(session: Session, company_id: uuid.UUID, fields: dict[str, Any]) -> None:
-    check_project(session, company_id, fields.get("projectId"))
-    check_goal(session, company_id, fields.get("goalId"))
-    check_parent_issue(session, company_id, fields.get("parentIssueId"))
-    check_assignee(session, company_id, fields.get("assigneeAgentId"))
+def _check_references(
+    session: Session,
+    company_id: uuid.UUID,
+    *,
+    project_id: uuid.UUID | None,
+    goal_id: uuid.UUID | None,
+    parent_issue_id: uuid.UUID | None,
+    assignee_agent_id: uuid.UUID | None,
+) -> None:
+    check_project(session, company_id, project_id)
+    check_goal(session, company_id, goal_id)
+    check_parent_issue(session, company_id, parent_issue_id)
+    check_assignee(session, company_id, assignee_agent_id)
 
 
-def _changed(routine: Routine, fields: dict[str, Any]) -> dict[str, Any]:
-    """Only references that change are re-checked, so an existing one stays valid."""
-    return {
-        key: value
-        for key, value in fields.items()
-        if key in _COLUMNS and getattr(routine, _COLUMNS[key]) != value
-    }
+def _changing(value: uuid.UUID | None, stored: uuid.UUID | None) -> uuid.UUID | None:
+    """A reference to check: the new one if it differs from the stored one (None is no
+    reference to check, whether the PATCH left the key out or cleared it)."""
+    return value if value != stored else None
+
+
+def _apply(routine: Routine, command: RoutinePatch, variables: list[Definition] | None) -> None:
+    """What the body names changes; a null description or reference clears it."""
+    given = command.model_fields_set
+    if command.title is not None:
+        routine.title = command.title
+    if "description" in given:
+        routine.description = command.description
+    if "assignee_agent_id" in given:
+        routine.assignee_agent_id = command.assignee_agent_id
+    if "project_id" in given:
+        routine.project_id = command.project_id
+    if "goal_id" in given:
+        routine.goal_id = command.goal_id
+    if "parent_issue_id" in given:
+        routine.parent_issue_id = command.parent_issue_id
+    if command.priority is not None:
+        routine.priority = command.priority
+    if command.status is not None:
+        routine.status = command.status
+    if command.concurrency_policy is not None:
+        routine.concurrency_policy = command.concurrency_policy
+    if command.catch_up_policy is not None:
+        routine.catch_up_policy = command.catch_up_policy
+    if variables is not None:
+        routine.variables = variables
 
 
 def _triggers_by_routine(
@@ -230,7 +280,7 @@ def _triggers_by_routine(
 
 
 def require_schedule_defaults(
-    session: Session, routine_id: uuid.UUID, definitions: list[dict[str, Any]]
+    session: Session, routine_id: uuid.UUID, definitions: list[Definition]
 ) -> None:
     """A schedule has nobody to supply values, so required ones need defaults."""
     has_schedule = session.scalar(
@@ -246,24 +296,12 @@ def require_schedule_defaults(
         check_schedulable(definitions)
 
 
-def check_schedulable(definitions: list[dict[str, Any]]) -> None:
+def check_schedulable(definitions: list[Definition]) -> None:
     missing = required_without_default(definitions)
     if missing:
         raise Unprocessable(
             f"Scheduled routines require defaults for required variables: {', '.join(missing)}"
         )
-
-
-def _definitions(
-    fields: dict[str, Any], *, stored: list[dict[str, Any]] | None = None
-) -> list[dict[str, Any]]:
-    """`stored` tells which definitions were automatic, so those can follow the template."""
-    return normalize_definitions(
-        fields.get("variables") or [],
-        title=fields.get("title"),
-        description=fields.get("description"),
-        stored=stored or [],
-    )
 
 
 def restart_schedules(session: Session, routine_id: uuid.UUID, *, now: datetime) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.contract.bodies import TriggerCreate, TriggerPatch
 from shared.contract.errors import Invalid, Unprocessable
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.platform.secrets_box import SecretBox
@@ -20,13 +20,6 @@ from shared.tenancy.auth import Principal
 from shared.tenancy.lookup import load_visible
 
 TRIGGER_NOT_FOUND = "Routine trigger not found"
-#: Body fields that only mean something for one kind of trigger.
-KIND_FIELDS = {
-    "cronExpression": "schedule",
-    "timezone": "schedule",
-    "signingMode": "webhook",
-    "replayWindowSec": "webhook",
-}
 
 
 @dataclass(frozen=True)
@@ -47,21 +40,21 @@ def create_trigger(
     principal: Principal,
     *,
     routine_id: str,
-    fields: dict[str, Any],
+    command: TriggerCreate,
     box: SecretBox | None,
     public_url: str,
     now: datetime,
 ) -> TriggerWithSecret:
-    _require_kind_fields(fields)
+    _require_kind_fields(command)
     routine = load_visible(session, principal, Routine, routine_id, ROUTINE_NOT_FOUND)
     may_manage_routine(principal, routine, assigns=True)
-    kind = fields["kind"]
+    kind = command.kind
     trigger = RoutineTrigger(
         company_id=routine.company_id,
         routine_id=routine.id,
         kind=kind,
-        label=fields.get("label"),
-        enabled=fields["enabled"],
+        label=command.label,
+        enabled=command.enabled,
         created_by_agent_id=principal.agent_id,
         created_by_user_id=principal.user_id,
         created_at=now,
@@ -69,11 +62,12 @@ def create_trigger(
     )
     material = None
     if kind == "schedule":
-        _set_schedule(trigger, routine, fields["cronExpression"], fields["timezone"], now)
+        assert command.cron_expression is not None  # see _require_kind_fields
+        _set_schedule(trigger, routine, command.cron_expression, command.timezone, now)
     elif kind == "webhook":
         assert box is not None
-        trigger.signing_mode = fields["signingMode"]
-        trigger.replay_window_sec = fields["replayWindowSec"]
+        trigger.signing_mode = command.signing_mode
+        trigger.replay_window_sec = command.replay_window_sec
         trigger.public_id = secrets.token_hex(12)
         material = _new_secret(session, trigger, box, public_url, now)
     session.add(trigger)
@@ -81,10 +75,10 @@ def create_trigger(
     return TriggerWithSecret(trigger, material)
 
 
-def _require_kind_fields(fields: dict[str, Any]) -> None:
+def _require_kind_fields(command: TriggerCreate) -> None:
     """A field a kind cannot do without is missing like `kind` itself would be: a 400
     naming it, before anything is looked up."""
-    if fields["kind"] == "schedule" and fields.get("cronExpression") is None:
+    if command.kind == "schedule" and command.cron_expression is None:
         problem = {"path": ["cronExpression"], "message": "Required"}
         raise Invalid("Validation error", details=[problem])
 
@@ -94,36 +88,47 @@ def update_trigger(
     principal: Principal,
     *,
     trigger_id: str,
-    fields: dict[str, Any],
+    command: TriggerPatch,
     raw_kind: object,
     now: datetime,
 ) -> RoutineTrigger:
+    """`raw_kind` is the body's `kind`, which the PATCH body does not declare: naming
+    another kind than the trigger's is a 422, not ignored."""
     trigger, routine = _load(session, principal, trigger_id, for_update=True)
     may_manage_routine(principal, routine, assigns=True)
     if raw_kind is not None and raw_kind != trigger.kind:
         raise Unprocessable("Trigger kind cannot be changed")
-    for name, kind in KIND_FIELDS.items():
-        if fields.get(name) is not None and kind != trigger.kind:
+    for name, kind, value in _kind_specific(command):
+        if value is not None and kind != trigger.kind:
             raise Unprocessable(f"{name} only applies to {kind} triggers")
-    enabling = fields.get("enabled") is True and not trigger.enabled
-    if "label" in fields:
-        trigger.label = fields["label"]
-    if "enabled" in fields:
-        trigger.enabled = fields["enabled"]
+    enabling = command.enabled is True and not trigger.enabled
+    if "label" in command.model_fields_set:
+        trigger.label = command.label
+    if command.enabled is not None:
+        trigger.enabled = command.enabled
     if trigger.kind == "webhook":
-        trigger.signing_mode = fields.get("signingMode") or trigger.signing_mode
-        trigger.replay_window_sec = fields.get("replayWindowSec") or trigger.replay_window_sec
-    cron_given = fields.get("cronExpression") is not None
-    zone_given = fields.get("timezone") is not None
-    if trigger.kind == "schedule" and (enabling or cron_given or zone_given):
-        cron = fields["cronExpression"] if cron_given else trigger.cron_expression or ""
-        timezone = fields["timezone"] if zone_given else trigger.timezone or "UTC"
-        _set_schedule(trigger, routine, cron, timezone, now)
+        trigger.signing_mode = command.signing_mode or trigger.signing_mode
+        trigger.replay_window_sec = command.replay_window_sec or trigger.replay_window_sec
+    cron, zone = command.cron_expression, command.timezone
+    if trigger.kind == "schedule" and (enabling or cron is not None or zone is not None):
+        cron = (trigger.cron_expression or "") if cron is None else cron
+        zone = (trigger.timezone or "UTC") if zone is None else zone
+        _set_schedule(trigger, routine, cron, zone, now)
     trigger.updated_by_agent_id = principal.agent_id
     trigger.updated_by_user_id = principal.user_id
     trigger.updated_at = now
     session.flush()
     return trigger
+
+
+def _kind_specific(command: TriggerPatch) -> list[tuple[str, str, object]]:
+    """The body fields that only mean something for one kind of trigger: (key, kind, value)."""
+    return [
+        ("cronExpression", "schedule", command.cron_expression),
+        ("timezone", "schedule", command.timezone),
+        ("signingMode", "webhook", command.signing_mode),
+        ("replayWindowSec", "webhook", command.replay_window_sec),
+    ]
 
 
 def delete_trigger(session: Session, principal: Principal, *, trigger_id: str) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.contract.bodies import AgentCreate, AgentPatch
 from shared.contract.errors import NotFound
 from shared.contract.paging import Page, PageRequest, asc, order
 from shared.models import Agent, AgentKey, Company
@@ -25,12 +25,20 @@ def create_agent(
     principal: Principal,
     *,
     company: Company,
-    fields: dict[str, Any],
+    command: AgentCreate,
     now: datetime,
 ) -> Agent:
     require_board(principal, "manage agents")
     require_permission(principal, company.id, ASSIGN)
-    agent = Agent(company_id=company.id, created_at=now, updated_at=now, **_columns(fields))
+    agent = Agent(
+        company_id=company.id,
+        name=command.name,
+        role=command.role,
+        title=command.title,
+        status=command.status,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(agent)
     session.flush()
     return agent
@@ -45,13 +53,21 @@ def update_agent(
     principal: Principal,
     *,
     agent_id: str,
-    fields: dict[str, Any],
+    command: AgentPatch,
     now: datetime,
 ) -> Agent:
+    """Only what the body names changes; `role` and `title` may be cleared with null."""
     agent = load_visible(session, principal, Agent, agent_id, AGENT_NOT_FOUND, for_update=True)
     require_board(principal, "manage agents")
-    for name, value in _columns(fields).items():
-        setattr(agent, name, value)
+    given = command.model_fields_set
+    if command.name is not None:
+        agent.name = command.name
+    if "role" in given:
+        agent.role = command.role
+    if "title" in given:
+        agent.title = command.title
+    if command.status is not None:
+        agent.status = command.status
     agent.updated_at = now
     session.flush()
     return agent
@@ -88,7 +104,3 @@ def revoke_key(
         raise NotFound("Agent key not found")
     key.revoked_at = now
     session.flush()
-
-
-def _columns(fields: dict[str, Any]) -> dict[str, Any]:
-    return {name: fields[name] for name in ("name", "role", "title", "status") if name in fields}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shared.contract.errors import Conflict, NotFound
 from shared.contract.paging import Page, PageRequest, asc, order
+from shared.contract.vocabulary import Permission
 from shared.models import BoardUser, Company, CompanyMembership
 from shared.tenancy.access import require_admin
 from shared.tenancy.auth import Principal
@@ -36,7 +38,7 @@ def add_member(
     *,
     company: Company,
     user_id: uuid.UUID,
-    permissions: list[str],
+    permissions: Sequence[Permission],
     now: datetime,
 ) -> CompanyMembership:
     require_admin(principal)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
+from shared.contract.bodies import IssueCreate, IssuePatch
 from shared.contract.ids import maybe_uuid
 from shared.contract.jsontext import storable_text
 from shared.contract.paging import Page, PageRequest, desc, order
@@ -47,27 +48,27 @@ def create_issue(
     principal: Principal,
     *,
     company: Company,
-    fields: dict[str, Any],
+    command: IssueCreate,
     now: datetime,
 ) -> Issue:
-    if fields.get("assigneeAgentId"):
+    if command.assignee_agent_id:
         require_permission(principal, company.id, ASSIGN)
-    check_project(session, company.id, fields.get("projectId"))
-    check_goal(session, company.id, fields.get("goalId"))
-    check_parent_issue(session, company.id, fields.get("parentId"))
-    check_assignee(session, company.id, fields.get("assigneeAgentId"))
+    check_project(session, company.id, command.project_id)
+    check_goal(session, company.id, command.goal_id)
+    check_parent_issue(session, company.id, command.parent_id)
+    check_assignee(session, company.id, command.assignee_agent_id)
     return new_issue(
         session,
         company_id=company.id,
         now=now,
-        title=fields["title"],
-        description=fields.get("description"),
-        status=fields["status"],
-        priority=fields["priority"],
-        assignee_agent_id=fields.get("assigneeAgentId"),
-        project_id=fields.get("projectId"),
-        goal_id=fields.get("goalId"),
-        parent_id=fields.get("parentId"),
+        title=command.title,
+        description=command.description,
+        status=command.status,
+        priority=command.priority,
+        assignee_agent_id=command.assignee_agent_id,
+        project_id=command.project_id,
+        goal_id=command.goal_id,
+        parent_id=command.parent_id,
         created_by_agent_id=principal.agent_id,
         created_by_user_id=principal.user_id,
     )
@@ -121,22 +122,21 @@ def update_issue(
     principal: Principal,
     *,
     issue_id: str,
-    fields: dict[str, Any],
+    command: IssuePatch,
     now: datetime,
 ) -> Issue:
     issue = load_visible(session, principal, Issue, issue_id, ISSUE_NOT_FOUND)
-    if "assigneeAgentId" in fields and fields["assigneeAgentId"] != issue.assignee_agent_id:
+    reassigns = "assignee_agent_id" in command.model_fields_set
+    if reassigns and command.assignee_agent_id != issue.assignee_agent_id:
         require_permission(principal, issue.company_id, ASSIGN)
-        check_assignee(session, issue.company_id, fields["assigneeAgentId"])
+        check_assignee(session, issue.company_id, command.assignee_agent_id)
     if issue.origin_kind == ROUTINE_EXECUTION and issue.origin_id is not None:
         # The lock order of shared.platform.locks (routine, then issue), as dispatch takes it, so
         # a fire racing this status change sees the issue either live or finished.
         lock_routine(session, issue.origin_id)
     session.refresh(issue, with_for_update=NO_KEY_UPDATE)
     previous_status = issue.status
-    for key, column in _PATCHABLE.items():
-        if key in fields:
-            setattr(issue, column, fields[key])
+    _apply(issue, command)
     issue.updated_at = now
     if issue.status != previous_status:
         _stamp_status(issue, now)
@@ -172,10 +172,16 @@ def status_stamps(status: str, now: datetime) -> tuple[datetime | None, datetime
     return (now if status == "done" else None, now if status == "cancelled" else None)
 
 
-_PATCHABLE = {
-    "title": "title",
-    "description": "description",
-    "status": "status",
-    "priority": "priority",
-    "assigneeAgentId": "assignee_agent_id",
-}
+def _apply(issue: Issue, command: IssuePatch) -> None:
+    """What the body names changes; a null description or assignee clears it."""
+    given = command.model_fields_set
+    if command.title is not None:
+        issue.title = command.title
+    if "description" in given:
+        issue.description = command.description
+    if command.status is not None:
+        issue.status = command.status
+    if command.priority is not None:
+        issue.priority = command.priority
+    if "assignee_agent_id" in given:
+        issue.assignee_agent_id = command.assignee_agent_id

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.contract.bodies import GoalCreate, ProjectCreate, ProjectPatch
 from shared.contract.paging import Page, PageRequest, asc, order
 from shared.models import Company, Goal, Project
 from shared.tenancy.access import require_board
@@ -24,11 +24,18 @@ def create_project(
     principal: Principal,
     *,
     company: Company,
-    fields: dict[str, Any],
+    command: ProjectCreate,
     now: datetime,
 ) -> Project:
     require_board(principal, "manage projects")
-    project = Project(company_id=company.id, created_at=now, updated_at=now, **fields)
+    project = Project(
+        company_id=company.id,
+        name=command.name,
+        description=command.description,
+        status=command.status,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(project)
     session.flush()
     return project
@@ -44,13 +51,18 @@ def update_project(
     principal: Principal,
     *,
     project_id: str,
-    fields: dict[str, Any],
+    command: ProjectPatch,
     now: datetime,
 ) -> Project:
+    """Only what the body names changes; a null `description` clears it."""
     project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
     require_board(principal, "manage projects")
-    for name, value in fields.items():
-        setattr(project, name, value)
+    if command.name is not None:
+        project.name = command.name
+    if "description" in command.model_fields_set:
+        project.description = command.description
+    if command.status is not None:
+        project.status = command.status
     project.updated_at = now
     session.flush()
     return project
@@ -92,11 +104,17 @@ def create_goal(
     principal: Principal,
     *,
     company: Company,
-    fields: dict[str, Any],
+    command: GoalCreate,
     now: datetime,
 ) -> Goal:
     require_board(principal, "manage goals")
-    goal = Goal(company_id=company.id, created_at=now, updated_at=now, **fields)
+    goal = Goal(
+        company_id=company.id,
+        title=command.title,
+        description=command.description,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(goal)
     session.flush()
     return goal

@@ -22,6 +22,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
 from devstack.api import Api, FlaskTransport, make_world
+from shared.contract.bodies import IssuePatch
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
@@ -177,7 +178,8 @@ def test_moving_an_issue_editing_the_routine_and_recording_ticks_race_without_a_
 
         def move_issue(issue: uuid.UUID | None = issue_id) -> None:
             with transaction(schedule.runtime.sessions) as session:
-                update_issue(session, ADMIN, issue_id=str(issue), fields={"status": "done"}, now=T0)
+                done = IssuePatch(status="done")
+                update_issue(session, ADMIN, issue_id=str(issue), command=done, now=T0)
 
         def edit_routine(n: int = round_) -> None:
             api.ok("PATCH", f"/api/routines/{world.routine['id']}", {"title": f"Edit {n}"})

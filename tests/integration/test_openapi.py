@@ -1,18 +1,20 @@
 """GET /api/openapi.json (API.md 9): an OpenAPI 3.1 description of every route the app
-serves, with the body schemas declared once in shared/contract/schemas.py."""
+serves, with the body schemas declared once in shared/contract/bodies.py."""
 
 from __future__ import annotations
 
 import re
+import types
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 from flask import Blueprint, Flask
+from pydantic import BaseModel, ValidationError
 
-from shared.contract import schemas
-from shared.contract.validation import Schema
+from shared.contract import bodies
 from shared.platform.broker import build_broker
 from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
@@ -21,7 +23,71 @@ from web.openapi import NO_BODY
 
 Doc = dict[str, Any]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-DECLARED = {value.name: value for value in vars(schemas).values() if isinstance(value, Schema)}
+
+
+@dataclass(frozen=True)
+class DeclaredField:
+    """What a body model says of one key, read from its annotations, not its schema."""
+
+    required: bool = False
+    kind: str = "other"
+    choices: tuple[Any, ...] = ()
+    nullable: bool = False
+    items: DeclaredField | None = None
+
+
+@dataclass(frozen=True)
+class Declared:
+    fields: dict[str, DeclaredField]
+    strict: bool
+
+
+def bare(annotation: Any) -> Any:
+    """The annotation without Annotated metadata and without None."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, types.UnionType):
+        (annotation,) = [a for a in get_args(annotation) if a is not type(None)]
+        return bare(annotation)
+    return annotation
+
+
+def declared_field(annotation: Any) -> DeclaredField:
+    annotation = bare(annotation)
+    if get_origin(annotation) is Literal:
+        return DeclaredField(kind="enum", choices=get_args(annotation))
+    if get_origin(annotation) is list:
+        return DeclaredField(kind="array", items=declared_field(get_args(annotation)[0]))
+    return DeclaredField()
+
+
+def accepts_null(model: type[BaseModel], key: str) -> bool:
+    try:
+        model.model_validate({key: None})
+    except ValidationError as error:
+        return all(e["loc"][:1] != (key,) for e in error.errors())
+    return True
+
+
+def declared(model: type[BaseModel]) -> Declared:
+    fields = {
+        key: replace(
+            declared_field(field.annotation),
+            required=field.is_required(),
+            nullable=accepts_null(model, key),
+        )
+        for key, field in ((f.alias or n, f) for n, f in model.model_fields.items())
+    }
+    return Declared(fields, strict=model.model_config.get("extra") == "forbid")
+
+
+DECLARED = {
+    value.__name__: declared(value)
+    for value in vars(bodies).values()
+    if isinstance(value, type)
+    and issubclass(value, bodies.Body)
+    and value not in (bodies.Body, bodies.StrictBody)
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,53 @@
-"""validate(): the one gate every request body passes through."""
+"""parse_body(): the one gate every request body passes through."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 import pytest
+from pydantic import BaseModel, Field, StrictStr
 
+from shared.contract import bodies
+from shared.contract.bodies import Body, StrictBody
 from shared.contract.errors import Invalid
-from shared.contract.schemas import AGENT_CREATE, ROUTINE_CREATE, RUN_CREATE, TRIGGER_CREATE
-from shared.contract.validation import Field, Schema, validate
+from shared.contract.fields import (
+    FINITE,
+    INTEGRAL,
+    STORABLE,
+    TRIMMED,
+    Boolean,
+    JsonObject,
+    Omittable,
+    Uuid,
+)
+from shared.contract.parsing import parse_body
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A body model, with the model of its PATCH form where a test validates `partial`."""
+
+    model: type[BaseModel]
+    patch: type[BaseModel] | None = None
+
+    @property
+    def strict(self) -> bool:
+        return self.model.model_config.get("extra") == "forbid"
+
+
+def validate(schema: Schema, body: Any, *, partial: bool = False) -> dict[str, Any]:
+    """The parsed command as wire keys: those given, and those with a documented default."""
+    model = (schema.patch or schema.model) if partial else schema.model
+    command = parse_body(model, body)
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    wanted = {
+        field.alias or name
+        for name, field in model.model_fields.items()
+        if name in command.model_fields_set or "default" in properties[field.alias or name]
+    }
+    return {k: v for k, v in command.model_dump(by_alias=True).items() if k in wanted}
 
 
 def problems_of(schema: Schema, body: Any, **options: Any) -> list[dict[str, Any]]:
@@ -25,10 +63,103 @@ def only_problem(schema: Schema, body: Any) -> dict[str, Any]:
     return found[0]
 
 
-NAMED = Schema("Named", {"name": Field("string", required=True)})
-WITH_DEFAULT = Schema("WithDefault", {"color": Field("string", default="blue")})
-STRICT = Schema("Strict", {"name": Field("string")}, strict=True)
-LENIENT = Schema("Lenient", {"name": Field("string")})
+class Named(Body):
+    name: StrictStr
+
+
+class NamedPatch(Body):
+    name: Omittable[StrictStr] = None
+
+
+class WithDefault(Body):
+    color: StrictStr = "blue"
+
+
+class WithDefaultPatch(Body):
+    color: Omittable[StrictStr] = None
+
+
+class Strict(StrictBody):
+    name: Omittable[StrictStr] = None
+
+
+class Lenient(Body):
+    name: Omittable[StrictStr] = None
+
+
+class Two(Body):
+    a: StrictStr
+    b: Omittable[Annotated[int, INTEGRAL]] = None
+
+
+class Note(Body):
+    note: StrictStr | None = None
+
+
+class Trimmed(Body):
+    name: Omittable[Annotated[StrictStr, TRIMMED]] = None
+
+
+class TrimmedNonEmpty(Body):
+    name: Omittable[Annotated[StrictStr, Field(min_length=1), TRIMMED]] = None
+
+
+class Short(Body):
+    code: Omittable[Annotated[StrictStr, Field(max_length=3), STORABLE]] = None
+
+
+class Color(Body):
+    color: Omittable[Literal["red", "green"]] = None
+
+
+class Red(Body):
+    color: Omittable[Literal["red"]] = None
+
+
+class Ids(Body):
+    id: Omittable[Uuid] = None
+
+
+class Ints(Body):
+    n: Omittable[Annotated[int, Field(ge=1, le=10), INTEGRAL]] = None
+
+
+class Nums(Body):
+    x: Omittable[Annotated[float, Field(ge=0.5), FINITE]] = None
+
+
+class Flag(Body):
+    on: Omittable[Boolean] = None
+
+
+class Obj(Body):
+    data: Omittable[JsonObject] = None
+
+
+class Anything(Body):
+    v: Any = None
+
+
+class Tags(Body):
+    tags: Omittable[Annotated[list[Annotated[StrictStr, TRIMMED]], Field(max_length=2)]] = None
+
+
+class Loose(Body):
+    xs: Omittable[list[Any]] = None
+
+
+class IdList(Body):
+    ids: Omittable[list[Uuid]] = None
+
+
+AGENT_CREATE = Schema(bodies.AgentCreate)
+ROUTINE_CREATE = Schema(bodies.RoutineCreate, patch=bodies.RoutinePatch)
+RUN_CREATE = Schema(bodies.RunCreate)
+TRIGGER_CREATE = Schema(bodies.TriggerCreate)
+NAMED = Schema(Named, patch=NamedPatch)
+WITH_DEFAULT = Schema(WithDefault, patch=WithDefaultPatch)
+STRICT = Schema(Strict)
+LENIENT = Schema(Lenient)
 
 
 @pytest.mark.parametrize("body", [[], "text", 3, None, True])
@@ -81,7 +212,7 @@ def test_a_lenient_schema_drops_unknown_keys_silently() -> None:
 
 
 def test_every_problem_is_reported_not_only_the_first() -> None:
-    schema = Schema("Two", {"a": Field("string", required=True), "b": Field("integer")})
+    schema = Schema(Two)
     found = problems_of(schema, {"b": "x"})
     assert {tuple(p["path"]) for p in found} == {("a",), ("b",)}
 
@@ -92,7 +223,7 @@ def test_null_is_rejected_for_a_field_that_is_not_nullable() -> None:
 
 
 def test_null_is_kept_for_a_nullable_field() -> None:
-    schema = Schema("Nullable", {"note": Field("string", nullable=True)})
+    schema = Schema(Note)
     assert validate(schema, {"note": None}) == {"note": None}
 
 
@@ -100,7 +231,7 @@ def test_null_is_kept_for_a_nullable_field() -> None:
 
 
 def test_trimmed_strings_lose_surrounding_whitespace() -> None:
-    schema = Schema("Trim", {"name": Field("string", trim=True)})
+    schema = Schema(Trimmed)
     assert validate(schema, {"name": "  Acme \n"}) == {"name": "Acme"}
 
 
@@ -109,13 +240,13 @@ def test_untrimmed_strings_keep_their_whitespace() -> None:
 
 
 def test_min_length_is_checked_after_trimming() -> None:
-    schema = Schema("Trim", {"name": Field("string", trim=True, min_length=1)})
+    schema = Schema(TrimmedNonEmpty)
     problem = only_problem(schema, {"name": "   "})
     assert problem["message"] == "String must contain at least 1 character(s)"
 
 
 def test_a_string_longer_than_max_length_is_rejected() -> None:
-    schema = Schema("Short", {"code": Field("string", max_length=3)})
+    schema = Schema(Short)
     assert validate(schema, {"code": "abc"}) == {"code": "abc"}
     problem = only_problem(schema, {"code": "abcd"})
     assert problem["message"] == "String must contain at most 3 character(s)"
@@ -134,25 +265,25 @@ def test_a_non_string_names_what_it_received(value: Any, received: str) -> None:
 
 
 def test_an_enum_value_outside_the_choices_lists_the_options() -> None:
-    schema = Schema("Color", {"color": Field("enum", choices=("red", "green"))})
+    schema = Schema(Color)
     problem = only_problem(schema, {"color": "blue"})
     assert problem["message"] == "Invalid enum value. Expected 'red' | 'green', received 'blue'"
 
 
 def test_an_enum_given_a_non_string_names_its_type() -> None:
-    schema = Schema("Color", {"color": Field("enum", choices=("red",))})
+    schema = Schema(Red)
     problem = only_problem(schema, {"color": 3})
     assert problem["message"] == "Invalid enum value. Expected 'red', received number"
 
 
 def test_an_enum_value_among_the_choices_is_accepted() -> None:
-    schema = Schema("Color", {"color": Field("enum", choices=("red", "green"))})
+    schema = Schema(Color)
     assert validate(schema, {"color": "green"}) == {"color": "green"}
 
 
 # uuids
 
-UUIDS = Schema("Ids", {"id": Field("uuid")})
+UUIDS = Schema(Ids)
 
 
 def test_a_uuid_string_is_parsed_into_a_uuid() -> None:
@@ -170,8 +301,8 @@ def test_a_uuid_given_as_a_number_is_rejected_as_not_a_string() -> None:
 
 # numbers
 
-INTEGERS = Schema("Ints", {"n": Field("integer", minimum=1, maximum=10)})
-NUMBERS = Schema("Nums", {"x": Field("number", minimum=0.5)})
+INTEGERS = Schema(Ints)
+NUMBERS = Schema(Nums)
 
 
 def test_an_integer_within_bounds_is_accepted() -> None:
@@ -233,7 +364,7 @@ def test_a_number_rejects_booleans_strings_and_nan(value: Any, received: str) ->
 
 @pytest.mark.parametrize(("value", "received"), [(1, "number"), ("true", "string")])
 def test_a_boolean_field_takes_only_true_or_false(value: Any, received: str) -> None:
-    schema = Schema("Flag", {"on": Field("boolean")})
+    schema = Schema(Flag)
     assert validate(schema, {"on": False}) == {"on": False}
     assert (
         only_problem(schema, {"on": value})["message"] == f"Expected boolean, received {received}"
@@ -241,19 +372,19 @@ def test_a_boolean_field_takes_only_true_or_false(value: Any, received: str) -> 
 
 
 def test_an_object_field_rejects_a_list() -> None:
-    schema = Schema("Obj", {"data": Field("object")})
+    schema = Schema(Obj)
     assert validate(schema, {"data": {"a": 1}}) == {"data": {"a": 1}}
     assert only_problem(schema, {"data": [1]})["message"] == "Expected object, received array"
 
 
 def test_an_any_field_passes_its_value_through() -> None:
-    schema = Schema("Any", {"v": Field("any")})
+    schema = Schema(Anything)
     assert validate(schema, {"v": [1, {"a": None}]}) == {"v": [1, {"a": None}]}
 
 
 # arrays
 
-TAGS = Schema("Tags", {"tags": Field("array", items=Field("string", trim=True), max_length=2)})
+TAGS = Schema(Tags)
 
 
 def test_array_items_are_checked_and_coerced() -> None:
@@ -275,12 +406,12 @@ def test_an_array_field_rejects_an_object() -> None:
 
 
 def test_an_array_without_an_item_spec_keeps_any_items() -> None:
-    schema = Schema("Loose", {"xs": Field("array")})
+    schema = Schema(Loose)
     assert validate(schema, {"xs": [1, "a", None]}) == {"xs": [1, "a", None]}
 
 
 def test_array_items_of_uuids_are_parsed() -> None:
-    schema = Schema("Ids", {"ids": Field("array", items=Field("uuid"))})
+    schema = Schema(IdList)
     raw = str(uuid.uuid4())
     assert validate(schema, {"ids": [raw]}) == {"ids": [uuid.UUID(raw)]}
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from shared.contract.schemas import AGENT_CREATE, AGENT_KEY_CREATE, AGENT_PATCH
-from shared.contract.validation import validate
+from shared.contract.bodies import AgentCreate, AgentKeyCreate, AgentPatch
+from shared.contract.parsing import parse_body
 from shared.models import Agent
 from shared.tenancy.agents import (
     AGENT_NOT_FOUND,
@@ -29,10 +29,10 @@ bp = Blueprint("agents", __name__, url_prefix="/api")
 @bp.post("/companies/<company_id>/agents")
 def create(company_id: str) -> Any:
     with work() as w:
-        fields = validate(AGENT_CREATE, json_object())
+        body = parse_body(AgentCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
         return p.agent(
-            create_agent(w.session, w.principal, company=company, fields=fields, now=now())
+            create_agent(w.session, w.principal, company=company, command=body, now=now())
         ), 201
 
 
@@ -52,17 +52,17 @@ def show(agent_id: str) -> Any:
 @bp.patch("/agents/<agent_id>")
 def update(agent_id: str) -> Any:
     with work() as w:
-        fields = validate(AGENT_PATCH, json_object(), partial=True)
-        agent = update_agent(w.session, w.principal, agent_id=agent_id, fields=fields, now=now())
+        body = parse_body(AgentPatch, json_object())
+        agent = update_agent(w.session, w.principal, agent_id=agent_id, command=body, now=now())
         return p.agent(agent)
 
 
 @bp.post("/agents/<agent_id>/keys")
 def create_agent_key(agent_id: str) -> Any:
     with work() as w:
-        fields = validate(AGENT_KEY_CREATE, json_object())
+        body = parse_body(AgentKeyCreate, json_object())
         key, token = create_key(
-            w.session, w.principal, agent_id=agent_id, name=fields["name"], now=now()
+            w.session, w.principal, agent_id=agent_id, name=body.name, now=now()
         )
         return p.agent_key(key, token), 201
 

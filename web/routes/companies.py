@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from shared.contract.schemas import BOARD_USER_CREATE, COMPANY_CREATE, MEMBER_CREATE
-from shared.contract.validation import validate
+from shared.contract.bodies import BoardUserCreate, CompanyCreate, MemberCreate
+from shared.contract.parsing import parse_body
 from shared.tenancy.companies import create_company, list_companies
 from shared.tenancy.lookup import company_from_path
 from shared.tenancy.people import add_member, create_board_user, list_members
@@ -22,13 +22,9 @@ bp = Blueprint("companies", __name__, url_prefix="/api")
 @bp.post("/companies")
 def create() -> Any:
     with work() as w:
-        fields = validate(COMPANY_CREATE, json_object())
+        body = parse_body(CompanyCreate, json_object())
         company = create_company(
-            w.session,
-            w.principal,
-            name=fields["name"],
-            issue_prefix=fields.get("issuePrefix"),
-            now=now(),
+            w.session, w.principal, name=body.name, issue_prefix=body.issue_prefix, now=now()
         )
         return p.company(company), 201
 
@@ -48,22 +44,22 @@ def show(company_id: str) -> Any:
 @bp.post("/board-users")
 def create_user() -> Any:
     with work() as w:
-        fields = validate(BOARD_USER_CREATE, json_object())
-        user, token = create_board_user(w.session, w.principal, name=fields["name"], now=now())
+        body = parse_body(BoardUserCreate, json_object())
+        user, token = create_board_user(w.session, w.principal, name=body.name, now=now())
         return {"user": p.board_user(user), "token": token}, 201
 
 
 @bp.post("/companies/<company_id>/members")
 def add_membership(company_id: str) -> Any:
     with work() as w:
-        fields = validate(MEMBER_CREATE, json_object())
+        body = parse_body(MemberCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
         membership = add_member(
             w.session,
             w.principal,
             company=company,
-            user_id=fields["userId"],
-            permissions=fields["permissions"],
+            user_id=body.user_id,
+            permissions=body.permissions,
             now=now(),
         )
         return p.membership(membership), 201

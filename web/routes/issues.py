@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.schemas import ISSUE_CREATE, ISSUE_PATCH
-from shared.contract.validation import validate
+from shared.contract.bodies import IssueCreate, IssuePatch
+from shared.contract.parsing import parse_body
 from shared.models import Issue
 from shared.tenancy.lookup import company_from_path, load_visible
 from shared.work.issues import (
@@ -42,9 +42,9 @@ def index(company_id: str) -> Any:
 @bp.post("/companies/<company_id>/issues")
 def create(company_id: str) -> Any:
     with work() as w:
-        fields = validate(ISSUE_CREATE, json_object())
+        body = parse_body(IssueCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
-        issue = create_issue(w.session, w.principal, company=company, fields=fields, now=now())
+        issue = create_issue(w.session, w.principal, company=company, command=body, now=now())
         return p.issue(issue), 201
 
 
@@ -57,7 +57,7 @@ def show(issue_id: str) -> Any:
 @bp.patch("/issues/<issue_id>")
 def update(issue_id: str) -> Any:
     with work() as w:
-        fields = validate(ISSUE_PATCH, json_object(), partial=True)
+        body = parse_body(IssuePatch, json_object())
         return p.issue(
-            update_issue(w.session, w.principal, issue_id=issue_id, fields=fields, now=now())
+            update_issue(w.session, w.principal, issue_id=issue_id, command=body, now=now())
         )

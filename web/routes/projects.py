@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from shared.contract.schemas import GOAL_CREATE, PROJECT_CREATE, PROJECT_PATCH, PROJECT_PAUSE
-from shared.contract.validation import validate
+from shared.contract.bodies import GoalCreate, ProjectCreate, ProjectPatch, ProjectPause
+from shared.contract.parsing import parse_body
 from shared.models import Goal, Project
 from shared.tenancy.lookup import company_from_path, load_visible
 from shared.work.projects import (
@@ -31,10 +31,10 @@ bp = Blueprint("projects", __name__, url_prefix="/api")
 @bp.post("/companies/<company_id>/projects")
 def create(company_id: str) -> Any:
     with work() as w:
-        fields = validate(PROJECT_CREATE, json_object())
+        body = parse_body(ProjectCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
         return p.project(
-            create_project(w.session, w.principal, company=company, fields=fields, now=now())
+            create_project(w.session, w.principal, company=company, command=body, now=now())
         ), 201
 
 
@@ -56,23 +56,19 @@ def show(project_id: str) -> Any:
 @bp.patch("/projects/<project_id>")
 def update(project_id: str) -> Any:
     with work() as w:
-        fields = validate(PROJECT_PATCH, json_object(), partial=True)
+        body = parse_body(ProjectPatch, json_object())
         return p.project(
-            update_project(w.session, w.principal, project_id=project_id, fields=fields, now=now())
+            update_project(w.session, w.principal, project_id=project_id, command=body, now=now())
         )
 
 
 @bp.post("/projects/<project_id>/pause")
 def pause(project_id: str) -> Any:
     with work() as w:
-        fields = validate(PROJECT_PAUSE, json_object())
+        body = parse_body(ProjectPause, json_object())
         return p.project(
             pause_project(
-                w.session,
-                w.principal,
-                project_id=project_id,
-                reason=fields.get("reason"),
-                now=now(),
+                w.session, w.principal, project_id=project_id, reason=body.reason, now=now()
             )
         )
 
@@ -86,10 +82,10 @@ def resume(project_id: str) -> Any:
 @bp.post("/companies/<company_id>/goals")
 def create_company_goal(company_id: str) -> Any:
     with work() as w:
-        fields = validate(GOAL_CREATE, json_object())
+        body = parse_body(GoalCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
         return p.goal(
-            create_goal(w.session, w.principal, company=company, fields=fields, now=now())
+            create_goal(w.session, w.principal, company=company, command=body, now=now())
         ), 201
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.schemas import ROUTINE_CREATE, ROUTINE_PATCH, TRIGGER_CREATE
-from shared.contract.validation import validate
+from shared.contract.bodies import RoutineCreate, RoutinePatch, TriggerCreate
+from shared.contract.parsing import parse_body
 from shared.routines.service import (
     create_routine,
     list_routines,
@@ -37,9 +37,9 @@ def index(company_id: str) -> Any:
 @bp.post("/companies/<company_id>/routines")
 def create(company_id: str) -> Any:
     with work() as w:
-        fields = validate(ROUTINE_CREATE, json_object())
+        body = parse_body(RoutineCreate, json_object())
         company = company_from_path(w.session, w.principal, company_id)
-        routine = create_routine(w.session, w.principal, company=company, fields=fields, now=now())
+        routine = create_routine(w.session, w.principal, company=company, command=body, now=now())
         return p.routine(routine), 201
 
 
@@ -52,9 +52,9 @@ def show(routine_id: str) -> Any:
 @bp.patch("/routines/<routine_id>")
 def update(routine_id: str) -> Any:
     with work() as w:
-        fields = validate(ROUTINE_PATCH, json_object(), partial=True)
+        body = parse_body(RoutinePatch, json_object())
         routine = update_routine(
-            w.session, w.principal, routine_id=routine_id, fields=fields, now=now()
+            w.session, w.principal, routine_id=routine_id, command=body, now=now()
         )
         return p.routine(routine)
 
@@ -62,10 +62,10 @@ def update(routine_id: str) -> Any:
 @bp.post("/routines/<routine_id>/triggers")
 def add_trigger(routine_id: str) -> Any:
     with work() as w:
-        fields = validate(TRIGGER_CREATE, json_object())
-        box = runtime().box if fields["kind"] == "webhook" else None
+        body = parse_body(TriggerCreate, json_object())
+        box = runtime().box if body.kind == "webhook" else None
         created = create_trigger(
-            w.session, w.principal, routine_id=routine_id, fields=fields, box=box,
+            w.session, w.principal, routine_id=routine_id, command=body, box=box,
             public_url=runtime().settings.public_url, now=now(),
         )  # fmt: skip
         return with_secret(created), 201

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.schemas import RUN_CREATE
-from shared.contract.validation import validate
+from shared.contract.bodies import RunCreate
+from shared.contract.parsing import parse_body
 from shared.platform.metrics import FIRES_ACCEPTED
 from shared.runs.reading import clamp_limit, get_run, list_runs, run_status, summarize_runs
 from shared.runs.recording import RunRequest, request_manual_run
@@ -29,9 +29,9 @@ _WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+)")
 @bp.post("/routines/<routine_id>/run")
 def fire(routine_id: str) -> Any:
     with work() as w:
-        fields = validate(RUN_CREATE, json_object())
+        command = _run_request(parse_body(RunCreate, json_object()))
         recorded = request_manual_run(
-            w.session, w.principal, routine_id=routine_id, request=_run_request(fields), now=now()
+            w.session, w.principal, routine_id=routine_id, request=command, now=now()
         )
         run_id, principal = recorded.run.id, w.principal
         body = p.run_summary(summarize_runs(w.session, [recorded.run])[0])
@@ -60,20 +60,20 @@ def show(run_id: str) -> Any:
         return p.run_summary(get_run(w.session, w.principal, run_id=run_id))
 
 
-def _run_request(fields: dict[str, Any]) -> RunRequest:
+def _run_request(body: RunCreate) -> RunRequest:
     workspace = {
-        "id": fields.get("executionWorkspaceId"),
-        "preference": fields.get("executionWorkspacePreference"),
-        "settings": fields.get("executionWorkspaceSettings"),
+        "id": body.execution_workspace_id,
+        "preference": body.execution_workspace_preference,
+        "settings": body.execution_workspace_settings,
     }
     return RunRequest(
-        source=fields["source"],
-        trigger_id=fields.get("triggerId"),
-        payload=fields.get("payload"),
-        variables=fields.get("variables"),
-        idempotency_key=fields.get("idempotencyKey") or None,
-        project_id=fields.get("projectId"),
-        assignee_agent_id=fields.get("assigneeAgentId"),
+        source=body.source,
+        trigger_id=body.trigger_id,
+        payload=body.payload,
+        variables=body.variables,
+        idempotency_key=body.idempotency_key or None,
+        project_id=body.project_id,
+        assignee_agent_id=body.assignee_agent_id,
         execution_workspace=workspace if any(workspace.values()) else None,
     )
 

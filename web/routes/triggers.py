@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.schemas import TRIGGER_PATCH
-from shared.contract.validation import validate
+from shared.contract.bodies import TriggerPatch
+from shared.contract.parsing import parse_body
 from shared.platform.db import single_statements
 from shared.platform.metrics import FIRES_ACCEPTED
 from shared.routines.triggers import (
@@ -28,11 +28,10 @@ bp = Blueprint("triggers", __name__, url_prefix="/api")
 @bp.patch("/routine-triggers/<trigger_id>")
 def update(trigger_id: str) -> Any:
     with work() as w:
-        body = json_object()
-        fields = validate(TRIGGER_PATCH, body, partial=True)
+        raw = json_object()
         trigger = update_trigger(
-            w.session, w.principal, trigger_id=trigger_id, fields=fields,
-            raw_kind=body.get("kind"), now=now(),
+            w.session, w.principal, trigger_id=trigger_id,
+            command=parse_body(TriggerPatch, raw), raw_kind=raw.get("kind"), now=now(),
         )  # fmt: skip
         return p.trigger(trigger)
 
