@@ -38,7 +38,7 @@ def ensure_postgres_database(url: str) -> None:
     """Create the database if the server has none of that name, so a first release on a
     fresh PostgreSQL needs no `createdb`. Only when connecting says it is missing: a role
     that finds its database there never touches the `postgres` maintenance database."""
-    parsed = make_url(url)
+    parsed = make_url(migration_url(url))
     if parsed.get_backend_name() != "postgresql" or not parsed.database:
         return
     if not _database_missing(parsed):
