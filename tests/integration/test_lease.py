@@ -25,10 +25,10 @@ from scheduler.lease import AlwaysLeader, RedisLease
 from scheduler.loop import RENEW_EVERY, SCAN_BATCH, Scheduler
 from shared.models import RoutineTrigger
 from shared.platform.broker import DISPATCH_QUEUE, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
+from tests.support.clock import FixedClock
 from tests.support.schedules import copy_trigger
 from web.app import create_app
 

@@ -31,10 +31,10 @@ from devstack.api import (
     make_project,
     make_routine,
 )
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.work.issues import new_issue
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

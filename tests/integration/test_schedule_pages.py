@@ -23,11 +23,11 @@ from scheduler.loop import PAGE_TICKS, Scheduler
 from shared.contract.timefmt import iso
 from shared.models import Routine, RoutineRun, RoutineTrigger
 from shared.platform.broker import FIRE_SCHEDULE_ACTOR, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import Due, due_triggers, record_page
 from tests.integration.test_races import all_at_once
+from tests.support.clock import FixedClock
 from tests.support.schedules import copy_trigger
 from web.app import create_app
 from workers.actors import fire_page

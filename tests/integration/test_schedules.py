@@ -22,10 +22,10 @@ from scheduler.loop import Scheduler
 from shared.contract.timefmt import iso
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
+from tests.support.clock import FixedClock
 from web.app import create_app
 from workers.actors import fire_tick
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from devstack.api import Api, FlaskTransport, Response, World, make_world
-from shared.platform.clock import FixedClock
 from shared.platform.runtime import Runtime
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday

@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 
 from devstack.api import Api, FlaskTransport, Response, make_world
 from shared.models import RoutineRun, Secret
-from shared.platform.clock import FixedClock
 from shared.platform.runtime import Runtime
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from devstack.api import Api, FlaskTransport, make_company, make_routine
-from shared.platform.clock import FixedClock
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 ADMIN = "adm"

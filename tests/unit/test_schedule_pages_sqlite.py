@@ -17,12 +17,12 @@ from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
 from shared.schedules.due import due_triggers
+from tests.support.clock import FixedClock
 from web.app import create_app
 from workers.actors import fire_page, register
 
