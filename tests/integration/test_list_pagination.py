@@ -12,7 +12,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -38,18 +37,14 @@ from tests.support.clock import FixedClock
 from web.app import create_app
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CLOCK_START = T0
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
 Json = dict[str, Any]
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def client(runtime: Runtime, clock: FixedClock) -> FlaskClient:
-    return create_app(runtime=replace(runtime, clock=clock)).test_client()
+def client(timed: Runtime) -> FlaskClient:
+    return create_app(runtime=timed).test_client()
 
 
 @pytest.fixture

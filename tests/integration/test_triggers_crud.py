@@ -6,18 +6,16 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from devstack.api import Api, FlaskTransport, Response, World, make_world
-from shared.platform.runtime import Runtime
+from devstack.api import Api, Response, World, make_world
 from tests.support.clock import FixedClock
-from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday
+CLOCK_START = NOW
 TRIGGER_FIELDS = {
     "id", "companyId", "routineId", "kind", "label", "enabled", "cronExpression", "timezone",
     "nextRunAt", "lastFiredAt", "publicId", "signingMode", "replayWindowSec", "lastRotatedAt",
@@ -29,14 +27,9 @@ NOT_FOUND = "Routine trigger not found"
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-def api(runtime: Runtime, clock: FixedClock) -> Api:
-    app = create_app(runtime=replace(runtime, clock=clock))
-    return Api(FlaskTransport(app.test_client()))
+def api(sched_api: Api) -> Api:
+    """Every request of this module on the clock that only moves when told to."""
+    return sched_api
 
 
 @pytest.fixture

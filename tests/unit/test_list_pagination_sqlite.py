@@ -20,12 +20,8 @@ from web.app import create_app
 
 ADMIN = "adm"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CLOCK_START = T0
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
 
 
 @pytest.fixture

@@ -28,11 +28,7 @@ from workers.actors import fire_page, register
 
 ADMIN = "adm"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0 - timedelta(seconds=30))
+CLOCK_START = T0 - timedelta(seconds=30)
 
 
 @pytest.fixture
