@@ -219,8 +219,14 @@ PATH_JUNK = [
     "%E2%80%AE",
 ]
 QUERY_KEYS = [
-    "limit", "cursor", "status", "originKind", "originId", "assigneeAgentId", "projectId",
-]  # fmt: skip
+    "limit",
+    "cursor",
+    "status",
+    "originKind",
+    "originId",
+    "assigneeAgentId",
+    "projectId",
+]
 CRONS = ["0 9 * * *", "*/5 * * * *", "@daily", "0 0 9 * * 1", "61 * * * *", "* * * * ?", ""]
 TIMEZONES = ["UTC", "Europe/Paris", "America/New_York", "Mars/Olympus", "", "../../etc/passwd"]
 TITLES = ["Daily {{ who }}", "{{date}} {{ timestamp }}", "{{ dueDate }} for {{x}}", "{{ 1bad }}"]

@@ -126,8 +126,14 @@ def test_walking_issues_two_at_a_time_returns_each_once_in_the_order_of_one_big_
     assert walked == ids(whole)
     assert len(set(walked)) == 7
     assert [issue["title"] for issue in whole] == [
-        "m2-0", "m1-2", "m1-1", "m1-0", "m0-2", "m0-1", "m0-0",
-    ]  # fmt: skip
+        "m2-0",
+        "m1-2",
+        "m1-1",
+        "m1-0",
+        "m0-2",
+        "m0-1",
+        "m0-0",
+    ]
 
 
 def test_the_last_page_has_no_link_even_when_it_is_full(api: Api, clock: FixedClock) -> None:

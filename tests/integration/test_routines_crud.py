@@ -22,11 +22,28 @@ from devstack.api import (
 from shared.platform.runtime import Runtime
 
 ROUTINE_FIELDS = {
-    "id", "companyId", "projectId", "goalId", "parentIssueId", "title", "description",
-    "assigneeAgentId", "priority", "status", "concurrencyPolicy", "catchUpPolicy", "variables",
-    "createdByAgentId", "createdByUserId", "updatedByAgentId", "updatedByUserId",
-    "lastTriggeredAt", "lastEnqueuedAt", "createdAt", "updatedAt",
-}  # fmt: skip
+    "id",
+    "companyId",
+    "projectId",
+    "goalId",
+    "parentIssueId",
+    "title",
+    "description",
+    "assigneeAgentId",
+    "priority",
+    "status",
+    "concurrencyPolicy",
+    "catchUpPolicy",
+    "variables",
+    "createdByAgentId",
+    "createdByUserId",
+    "updatedByAgentId",
+    "updatedByUserId",
+    "lastTriggeredAt",
+    "lastEnqueuedAt",
+    "createdAt",
+    "updatedAt",
+}
 
 
 def create(api: Api, company: dict[str, Any], body: dict[str, Any]) -> Any:
@@ -386,16 +403,28 @@ def test_the_list_shows_each_routines_triggers_last_run_and_active_issue(
     assert set(busy) == ROUTINE_FIELDS | {"triggers", "lastRun", "activeIssue"}
     assert [t["id"] for t in busy["triggers"]] == [trigger["id"]]
     assert set(busy["triggers"][0]) == {
-        "id", "kind", "label", "enabled", "cronExpression", "timezone", "nextRunAt",
-        "lastFiredAt", "lastResult",
-    }  # fmt: skip
+        "id",
+        "kind",
+        "label",
+        "enabled",
+        "cronExpression",
+        "timezone",
+        "nextRunAt",
+        "lastFiredAt",
+        "lastResult",
+    }
     assert (busy["triggers"][0]["kind"], busy["triggers"][0]["label"]) == ("api", "ci")
     assert busy["lastRun"]["id"] == run["id"]
     assert busy["lastRun"]["status"] == "issue_created"
     assert busy["activeIssue"]["id"] == busy["lastRun"]["linkedIssueId"]
     assert set(busy["activeIssue"]) == {
-        "id", "identifier", "title", "status", "priority", "updatedAt"
-    }  # fmt: skip
+        "id",
+        "identifier",
+        "title",
+        "status",
+        "priority",
+        "updatedAt",
+    }
     assert (items[idle["id"]]["triggers"], items[idle["id"]]["lastRun"]) == ([], None)
     assert items[idle["id"]]["activeIssue"] is None
 
@@ -424,8 +453,13 @@ def test_the_detail_shows_project_assignee_parent_triggers_runs_and_active_issue
     detail = api.ok("GET", f"/api/routines/{world.routine['id']}")
 
     assert set(detail) == ROUTINE_FIELDS | {
-        "project", "assignee", "parentIssue", "triggers", "recentRuns", "activeIssue"
-    }  # fmt: skip
+        "project",
+        "assignee",
+        "parentIssue",
+        "triggers",
+        "recentRuns",
+        "activeIssue",
+    }
     assert detail["project"] == api.ok("GET", f"/api/projects/{world.project['id']}")
     assert detail["assignee"] == api.ok("GET", f"/api/agents/{world.agent['id']}")
     assert detail["parentIssue"] == api.ok("GET", f"/api/issues/{parent['id']}")

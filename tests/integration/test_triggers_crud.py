@@ -17,11 +17,28 @@ from tests.support.clock import FixedClock
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday
 CLOCK_START = NOW
 TRIGGER_FIELDS = {
-    "id", "companyId", "routineId", "kind", "label", "enabled", "cronExpression", "timezone",
-    "nextRunAt", "lastFiredAt", "publicId", "signingMode", "replayWindowSec", "lastRotatedAt",
-    "lastResult", "createdByAgentId", "createdByUserId", "updatedByAgentId", "updatedByUserId",
-    "createdAt", "updatedAt",
-}  # fmt: skip
+    "id",
+    "companyId",
+    "routineId",
+    "kind",
+    "label",
+    "enabled",
+    "cronExpression",
+    "timezone",
+    "nextRunAt",
+    "lastFiredAt",
+    "publicId",
+    "signingMode",
+    "replayWindowSec",
+    "lastRotatedAt",
+    "lastResult",
+    "createdByAgentId",
+    "createdByUserId",
+    "updatedByAgentId",
+    "updatedByUserId",
+    "createdAt",
+    "updatedAt",
+}
 SCHEDULE = {"kind": "schedule", "cronExpression": "0 9 * * *"}
 NOT_FOUND = "Routine trigger not found"
 

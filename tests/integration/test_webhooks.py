@@ -43,9 +43,12 @@ def make_hook(sched_api: Api) -> Callable[..., Hook]:
         created = sched_api.ok("POST", f"/api/routines/{world.routine['id']}/triggers", body)
         material = created["secretMaterial"]
         return Hook(
-            sched_api, world.routine, created["trigger"], material["webhookUrl"],
+            sched_api,
+            world.routine,
+            created["trigger"],
+            material["webhookUrl"],
             material["webhookSecret"],
-        )  # fmt: skip
+        )
 
     return build
 

@@ -184,12 +184,17 @@ class RedisServer(Server):
         self.port = port or free_port()
         argv = [
             shutil.which("redis-server") or "redis-server",
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-        ]  # fmt: skip
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]
         super().__init__("private-redis", argv, log_dir=log_dir, ready=self._pings)
 
     @property
@@ -225,23 +230,43 @@ class PostgresServer(Server):
         binaries = postgres_bin()
         subprocess.run(
             [
-                str(binaries / "initdb"), "-D", str(self.data), "-U", self.USER,
-                "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C.UTF-8",
+                str(binaries / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                self.USER,
+                "--auth=trust",
+                "--no-sync",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
             ],
-            cwd=self.home, user=self.USER, group=account.pw_gid, extra_groups=[],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
+            cwd=self.home,
+            user=self.USER,
+            group=account.pw_gid,
+            extra_groups=[],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         argv = [
             str(binaries / "postgres"),
-            "-D", str(self.data),
-            "-p", str(self.port),
-            "-k", str(self.home),
-            "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off",
-            "-c", "full_page_writes=off",
-            "-c", "synchronous_commit=off",
-            "-c", "max_connections=200",
-        ]  # fmt: skip
+            "-D",
+            str(self.data),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.home),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "max_connections=200",
+        ]
         super().__init__(
             "private-postgres",
             argv,
