@@ -36,14 +36,20 @@ class Hook:
 
 
 @pytest.fixture
-def make_hook(sched_api: Api) -> Callable[..., Hook]:
+def hook_api(sched_api: Api) -> Api:
+    """The API the hooks are made and fired with, on the module's clock."""
+    return sched_api
+
+
+@pytest.fixture
+def make_hook(hook_api: Api) -> Callable[..., Hook]:
     def build(signing_mode: str = "bearer", **fields: object) -> Hook:
-        world = make_world(sched_api)
+        world = make_world(hook_api)
         body = {"kind": "webhook", "signingMode": signing_mode, **fields}
-        created = sched_api.ok("POST", f"/api/routines/{world.routine['id']}/triggers", body)
+        created = hook_api.ok("POST", f"/api/routines/{world.routine['id']}/triggers", body)
         material = created["secretMaterial"]
         return Hook(
-            sched_api,
+            hook_api,
             world.routine,
             created["trigger"],
             material["webhookUrl"],
@@ -67,12 +73,12 @@ def headers(**named: str) -> dict[str, str]:
     return {k.replace("_", "-"): v for k, v in named.items()}
 
 
-def test_webhook_trigger_returns_url_and_secret_once(make_hook, sched_api: Api) -> None:
+def test_webhook_trigger_returns_url_and_secret_once(make_hook, hook_api: Api) -> None:
     hook = make_hook()
     assert len(hook.trigger["publicId"]) == 24
     assert len(hook.secret) == 48
     assert hook.url.endswith(f"/api/routine-triggers/public/{hook.trigger['publicId']}/fire")
-    detail = sched_api.ok("GET", f"/api/routines/{hook.routine['id']}")
+    detail = hook_api.ok("GET", f"/api/routines/{hook.routine['id']}")
     assert hook.secret not in json.dumps(detail)
 
 
@@ -92,8 +98,8 @@ def test_bearer_mode_accepts_the_secret_and_rejects_anything_else(make_hook) -> 
     assert hook.fire().body == {"error": "Unauthorized"}
 
 
-def test_unknown_public_id_is_404(sched_api: Api) -> None:
-    response = sched_api.as_(None).post("/api/routine-triggers/public/" + "0" * 24 + "/fire", {})
+def test_unknown_public_id_is_404(hook_api: Api) -> None:
+    response = hook_api.as_(None).post("/api/routine-triggers/public/" + "0" * 24 + "/fire", {})
     assert (response.status, response.error) == (404, "Routine trigger not found")
 
 
@@ -189,11 +195,9 @@ def test_idempotency_key_header_returns_the_first_run(make_hook, runtime) -> Non
         assert len(session.scalars(select(RoutineRun.id)).all()) == 1
 
 
-def test_rotation_invalidates_the_old_secret_at_once_and_keeps_the_url(
-    make_hook, sched_api
-) -> None:
+def test_rotation_invalidates_the_old_secret_at_once_and_keeps_the_url(make_hook, hook_api) -> None:
     hook = make_hook("bearer")
-    rotated = sched_api.ok("POST", f"/api/routine-triggers/{hook.trigger['id']}/rotate-secret")
+    rotated = hook_api.ok("POST", f"/api/routine-triggers/{hook.trigger['id']}/rotate-secret")
     material = rotated["secretMaterial"]
     assert material["webhookUrl"] == hook.url
     assert material["webhookSecret"] != hook.secret
@@ -202,23 +206,21 @@ def test_rotation_invalidates_the_old_secret_at_once_and_keeps_the_url(
     assert hook.fire(Authorization=f"Bearer {material['webhookSecret']}").status == 202
 
 
-def test_rotating_a_non_webhook_trigger_is_422(sched_api: Api) -> None:
-    world = make_world(sched_api)
-    created = sched_api.ok("POST", f"/api/routines/{world.routine['id']}/triggers", {"kind": "api"})
-    response = sched_api.post(f"/api/routine-triggers/{created['trigger']['id']}/rotate-secret")
+def test_rotating_a_non_webhook_trigger_is_422(hook_api: Api) -> None:
+    world = make_world(hook_api)
+    created = hook_api.ok("POST", f"/api/routines/{world.routine['id']}/triggers", {"kind": "api"})
+    response = hook_api.post(f"/api/routine-triggers/{created['trigger']['id']}/rotate-secret")
     assert (response.status, response.error) == (422, "Only webhook triggers can rotate secrets")
 
 
-def test_disabled_trigger_or_paused_routine_is_409_after_the_signature(
-    make_hook, sched_api
-) -> None:
+def test_disabled_trigger_or_paused_routine_is_409_after_the_signature(make_hook, hook_api) -> None:
     hook = make_hook("bearer")
-    sched_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": False})
+    hook_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": False})
     assert hook.fire().status == 401, "strangers learn nothing about the state"
     response = hook.fire(Authorization=f"Bearer {hook.secret}")
     assert (response.status, response.error) == (409, "Routine trigger is not active")
-    sched_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": True})
-    sched_api.ok("PATCH", f"/api/routines/{hook.routine['id']}", {"status": "paused"})
+    hook_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": True})
+    hook_api.ok("PATCH", f"/api/routines/{hook.routine['id']}", {"status": "paused"})
     assert hook.fire(Authorization=f"Bearer {hook.secret}").status == 409
 
 
@@ -242,10 +244,10 @@ def test_webhook_body_over_the_limit_is_413(make_hook, runtime) -> None:
     assert hook.fire(big).status == 413
 
 
-def test_deleted_trigger_is_404_and_its_secret_is_destroyed(make_hook, sched_api, runtime) -> None:
+def test_deleted_trigger_is_404_and_its_secret_is_destroyed(make_hook, hook_api, runtime) -> None:
     hook = make_hook("bearer")
-    assert sched_api.delete(f"/api/routine-triggers/{hook.trigger['id']}").status == 204
-    assert sched_api.delete(f"/api/routine-triggers/{hook.trigger['id']}").status == 404
+    assert hook_api.delete(f"/api/routine-triggers/{hook.trigger['id']}").status == 204
+    assert hook_api.delete(f"/api/routine-triggers/{hook.trigger['id']}").status == 404
     assert hook.fire(Authorization=f"Bearer {hook.secret}").status == 404
     with runtime.sessions() as session:
         assert session.scalars(select(Secret.id)).all() == []
@@ -261,14 +263,14 @@ def test_webhook_run_is_decided_by_the_worker(make_hook, drain) -> None:
 
 
 def test_a_delivery_refused_while_the_trigger_was_disabled_is_accepted_when_retried(
-    make_hook, sched_api
+    make_hook, hook_api
 ) -> None:
     hook = make_hook("hmac_sha256")
     body = b'{"n": 1}'
     signed = headers(**timestamped(hook.secret, body, NOW))
-    sched_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": False})
+    hook_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": False})
     assert hook.fire(body, **signed).status == 409
-    sched_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": True})
+    hook_api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": True})
     assert hook.fire(body, **signed).status == 202, "a refused delivery was never seen"
     assert hook.fire(body, **signed).error == "Webhook replay detected"
 
