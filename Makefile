@@ -69,4 +69,4 @@ bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then
 
 .PHONY: fuzz
 fuzz: setup  ## The schema-driven fuzz with a larger budget (CI runs 30 examples per operation).
-	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/test_fuzz_api.py
+	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/fuzz
