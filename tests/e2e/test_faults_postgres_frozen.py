@@ -25,11 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from devstack.api import Api, Response, make_world
-from devstack.processes import (
-    Process,
-    metrics_url,
-    wait_for,
-)
+from devstack.processes import Process, metrics_url, wait_for
 from shared.platform.db import DEADLINE_GRACE_SECONDS
 from tests.support.ledger import wait_until_decided
 from tests.support.load import Outcome, timed_call

@@ -21,12 +21,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from devstack.api import Api, Response, make_world
-from devstack.processes import (
-    free_port,
-    running,
-    start_web,
-    start_worker,
-)
+from devstack.processes import free_port, running, start_web, start_worker
 from tests.e2e.conftest import fresh_stack
 from tests.support.ledger import IssueRow, Ledger, RunRow, database, wait_until_decided
 from tests.support.load import Outcome, fire_burst, http_api

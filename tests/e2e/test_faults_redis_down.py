@@ -20,9 +20,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from devstack.api import Api, Response, make_world
-from devstack.processes import (
-    wait_for,
-)
+from devstack.processes import wait_for
 from tests.support.ledger import wait_until_decided
 from tests.support.load import FireLoad, Outcome, hmac_headers, timed_call
 from tests.support.private_stack import PrivateStack, Services, ServicesOptions

@@ -7,13 +7,7 @@ from typing import Any
 
 import pytest
 
-from devstack.api import (
-    Api,
-    make_agent,
-    make_company,
-    make_project,
-    make_routine,
-)
+from devstack.api import Api, make_agent, make_company, make_project, make_routine
 from tests.support.routines import ROUTINE_FIELDS, create, listed, stored
 
 

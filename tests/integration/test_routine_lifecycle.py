@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.api import (
-    Api,
-    make_agent,
-    make_company,
-    make_routine,
-    make_world,
-)
+from devstack.api import Api, make_agent, make_company, make_routine, make_world
 from tests.support.routines import patch, stored
 
 

@@ -7,11 +7,7 @@ import uuid
 
 import pytest
 
-from devstack.api import (
-    Api,
-    make_company,
-    make_world,
-)
+from devstack.api import Api, make_company, make_world
 from tests.support.routines import listed
 
 

@@ -8,14 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from devstack.api import (
-    Api,
-    fire,
-    make_company,
-    make_project,
-    make_routine,
-    make_world,
-)
+from devstack.api import Api, fire, make_company, make_project, make_routine, make_world
 from shared.platform.runtime import Runtime
 from tests.support.routines import ROUTINE_FIELDS, listed
 

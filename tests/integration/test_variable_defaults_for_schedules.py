@@ -9,12 +9,7 @@ from typing import Any
 import pytest
 
 from devstack.api import Api
-from tests.support.variables import (
-    SCHEDULE,
-    add_trigger,
-    names,
-    routine_with,
-)
+from tests.support.variables import SCHEDULE, add_trigger, names, routine_with
 
 # Schedules need defaults
 

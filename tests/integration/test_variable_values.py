@@ -11,13 +11,7 @@ import pytest
 
 from devstack.api import Api
 from shared.platform.runtime import Runtime
-from tests.support.variables import (
-    add_trigger,
-    rendered_title,
-    routine_with,
-    run,
-    run_count,
-)
+from tests.support.variables import add_trigger, rendered_title, routine_with, run, run_count
 
 # Values at a manual firing
 

@@ -10,13 +10,7 @@ import pytest
 
 from devstack.api import Api, World
 from tests.support.clock import FixedClock
-from tests.support.triggers import (
-    NOW,
-    SCHEDULE,
-    TRIGGER_FIELDS,
-    add,
-    added,
-)
+from tests.support.triggers import NOW, SCHEDULE, TRIGGER_FIELDS, add, added
 
 CLOCK_START = NOW
 
