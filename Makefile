@@ -79,7 +79,7 @@ bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then
 
 .PHONY: fuzz
 fuzz: setup  ## The schema-driven fuzz with a larger budget (CI runs 30 examples per operation).
-	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/test_fuzz_api.py
+	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/fuzz
 
 # The container image: one image, every process type (`routines web | worker | scheduler |
 # db upgrade`). BASE may name another base image with python3 3.11+, e.g. a local one.

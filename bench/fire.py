@@ -162,9 +162,11 @@ class Bench:
 
     def noop_ceiling(self, targets: list[Target]) -> dict[str, Any]:
         sizes = Sizes(
-            self.args.web_workers, self.args.web_threads,
-            self.args.worker_processes, self.args.worker_threads,
-        )  # fmt: skip
+            self.args.web_workers,
+            self.args.web_threads,
+            self.args.worker_processes,
+            self.args.worker_threads,
+        )
         noop, port = start_noop(sizes, self.stack.log_dir, self.stack.env)
         try:
             data = write_wrk_data(
@@ -238,9 +240,14 @@ class Bench:
             if profile:
                 spies = self._start_profiles(name)
             raw = run_wrk(
-                self.stack.port, data, mode="once", duration=duration, settings=self.wrk,
-                connections=connections, timeout_s=timeout,
-            )  # fmt: skip
+                self.stack.port,
+                data,
+                mode="once",
+                duration=duration,
+                settings=self.wrk,
+                connections=connections,
+                timeout_s=timeout,
+            )
             load_end = utcnow()
         cpu = self.meter.stop(extra={"wrk": raw["cpu_s"] or 0.0})
         for spy in spies:
@@ -406,15 +413,22 @@ def judge(results: dict[str, Any]) -> list[dict[str, Any]]:
         slope = half["backlog"]["slope_second_half_runs_per_s"]
         seconds = half["accept"]["duration_s"]
         name = "no growing backlog at half rate, many routines (slope, runs/s)"
-        check(name, slope, "flat", not half["backlog"]["growing"], load_s=seconds,
-              others=others(half))  # fmt: skip
+        check(
+            name, slope, "flat", not half["backlog"]["growing"], load_s=seconds, others=others(half)
+        )
     c200 = phases.get("c200")
     if c200:
         errors = c200["accept"]["error_count"]
         timeouts = c200["accept"]["errors"]["timeouts"]
         met = errors == 0 and c200["pool_check"]["alive"]
-        check("200 connections: errors incl. timeouts; pool alive after", errors, "0, alive",
-              met, timeouts=timeouts, others=others(c200))  # fmt: skip
+        check(
+            "200 connections: errors incl. timeouts; pool alive after",
+            errors,
+            "0, alive",
+            met,
+            timeouts=timeouts,
+            others=others(c200),
+        )
     errors = sum(p["accept"]["error_count"] for p in phases.values())
     check("errors over all phases", errors, "0", errors == 0)
     return out
@@ -424,8 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.quick:
         args.phases, args.duration, args.sustained, args.warmup = (
-            "webhook_many,webhook_hot", 10.0, 10.0, 3.0,
-        )  # fmt: skip
+            "webhook_many,webhook_hot",
+            10.0,
+            10.0,
+            3.0,
+        )
         args.quiet_wait = min(args.quiet_wait, 30.0)
     args.output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
     require_wrk()
@@ -541,9 +558,15 @@ def run_all(
     if "c200" in wanted:
         guess = phases.get("webhook_many", {}).get("accept", {}).get("accepted_per_s")
         c200 = bench.full_speed(
-            "c200", hooks(many), many_ids, "webhook", args.c200_duration,
-            connections=args.c200_connections, timeout=args.c200_timeout, rate_guess=guess,
-        )  # fmt: skip
+            "c200",
+            hooks(many),
+            many_ids,
+            "webhook",
+            args.c200_duration,
+            connections=args.c200_connections,
+            timeout=args.c200_timeout,
+            rate_guess=guess,
+        )
         c200["pool_check"] = bench.pool_check(many)
         add_ratios(c200, *ceilings)
         phases["c200"] = c200
@@ -551,9 +574,14 @@ def run_all(
     if args.profile:
         guess = phases.get("webhook_many", {}).get("accept", {}).get("accepted_per_s")
         prof = bench.full_speed(
-            "fire", hooks(many), many_ids, "webhook", args.profile_duration + 3,
-            rate_guess=guess, profile=True,
-        )  # fmt: skip
+            "fire",
+            hooks(many),
+            many_ids,
+            "webhook",
+            args.profile_duration + 3,
+            rate_guess=guess,
+            profile=True,
+        )
         results["profiles"] = {
             "phase": {
                 "accepted_per_s": prof["accept"]["accepted_per_s"],

@@ -227,11 +227,17 @@ def run(args: argparse.Namespace, stack: Stack, work: Path, results: dict[str, A
     results["checkpoints"] = [
         {
             "fires": c["fires"],
-            **{g: {"rss_mib": mib(c["memory"][g]["rss_kb"]),
-                   "pss_mib": mib(c["memory"][g]["pss_kb"])} for g in GROUPS if g in c["memory"]},
+            **{
+                g: {
+                    "rss_mib": mib(c["memory"][g]["rss_kb"]),
+                    "pss_mib": mib(c["memory"][g]["pss_kb"]),
+                }
+                for g in GROUPS
+                if g in c["memory"]
+            },
         }
         for c in checkpoints
-    ]  # fmt: skip
+    ]
     results["growth_rss"] = verdict(checkpoints, "rss_kb")
     results["growth_pss"] = verdict(checkpoints, "pss_kb")
     results["no_growth_beyond_noise"] = not any(

@@ -25,8 +25,16 @@ def start_profilers(pid: int, base: Path, duration: float) -> list[subprocess.Po
         if found is None:
             raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
         spy = Path(found)
-    common = ["record", "--pid", str(pid), "--duration", str(math.ceil(duration)),
-              "--nonblocking", "--rate", "100"]  # fmt: skip
+    common = [
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(math.ceil(duration)),
+        "--nonblocking",
+        "--rate",
+        "100",
+    ]
     runs = [
         [*common, "--format", "flamegraph", "-o", f"{base}.svg"],
         [*common, "--format", "raw", "--nolineno", "-o", f"{base}.collapsed.txt"],

@@ -150,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     database_url = create_database("routines_bench")
     namespace = new_namespace("routines-bench")
     env = distributed_env(
-        database_url, REDIS_URL, namespace,
-        ROUTINES_RATE_LIMIT_PER_TRIGGER="0", ROUTINES_RATE_LIMIT_PER_CLIENT="0",
-    )  # fmt: skip
+        database_url,
+        REDIS_URL,
+        namespace,
+        ROUTINES_RATE_LIMIT_PER_TRIGGER="0",
+        ROUTINES_RATE_LIMIT_PER_CLIENT="0",
+    )
     try:
         run_release(env)
         results = measure(env, args.fires)
@@ -188,14 +191,18 @@ def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
     company, agent, project = bench_world(api)
     routine = make_routine_with_policy(api, company, agent, project, "always_enqueue", "cost")
     created = api.ok(
-        "POST", f"/api/routines/{routine['id']}/triggers",
-        {"kind": "webhook", "signingMode": "hmac_sha256", "replayWindowSec": 86400}, status=201,
-    )  # fmt: skip
+        "POST",
+        f"/api/routines/{routine['id']}/triggers",
+        {"kind": "webhook", "signingMode": "hmac_sha256", "replayWindowSec": 86400},
+        status=201,
+    )
     material = created["secretMaterial"]
     target = Target(
-        routine["id"], created["trigger"]["publicId"],
-        "/" + material["webhookUrl"].split("/", 3)[3], material["webhookSecret"],
-    )  # fmt: skip
+        routine["id"],
+        created["trigger"]["publicId"],
+        "/" + material["webhookUrl"].split("/", 3)[3],
+        material["webhookSecret"],
+    )
     seq = iter(range(10**9))
 
     def send(request: Request) -> str:
@@ -266,14 +273,22 @@ def cprofile(name: str, call: Callable[[], Any], count: int) -> dict[str, Any]:
 
     def table(items: list[tuple[float, float, int, str]]) -> list[dict[str, Any]]:
         return [
-            {"function": f, "own_pct": round(100 * t / total, 1),
-             "cum_pct": round(100 * c / total, 1), "calls_per_request": round(n / count, 1)}
+            {
+                "function": f,
+                "own_pct": round(100 * t / total, 1),
+                "cum_pct": round(100 * c / total, 1),
+                "calls_per_request": round(n / count, 1),
+            }
             for t, c, n, f in items[:40]
-        ]  # fmt: skip
+        ]
 
-    return {"file": f"bench/profiles/{name}.pstats", "requests": count,
-            "total_s": round(total, 3), "by_own_time": table(rows),
-            "by_cumulative_time": table(by_cum)}  # fmt: skip
+    return {
+        "file": f"bench/profiles/{name}.pstats",
+        "requests": count,
+        "total_s": round(total, 3),
+        "by_own_time": table(rows),
+        "by_cumulative_time": table(by_cum),
+    }
 
 
 def print_summary(results: dict[str, Any]) -> None:

@@ -188,13 +188,31 @@ def load_tenants(engine: Engine, companies: int, now: str) -> list[tuple[str, st
 
 
 ROUTINE_COLUMNS = (
-    "id", "company_id", "project_id", "assignee_agent_id", "title", "priority", "status",
-    "concurrency_policy", "catch_up_policy", "variables", "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "company_id",
+    "project_id",
+    "assignee_agent_id",
+    "title",
+    "priority",
+    "status",
+    "concurrency_policy",
+    "catch_up_policy",
+    "variables",
+    "created_at",
+    "updated_at",
+)
 TRIGGER_COLUMNS = (
-    "id", "company_id", "routine_id", "kind", "enabled", "cron_expression", "timezone",
-    "next_run_at", "created_at", "updated_at",
-)  # fmt: skip
+    "id",
+    "company_id",
+    "routine_id",
+    "kind",
+    "enabled",
+    "cron_expression",
+    "timezone",
+    "next_run_at",
+    "created_at",
+    "updated_at",
+)
 
 
 def load_routines(
@@ -207,11 +225,23 @@ def load_routines(
         "routines",
         ROUTINE_COLUMNS,
         (
-            (r, c, p, a, f"Daily check {n}", "medium", "active", "coalesce_if_active",
-             catch_up, "[]", now, now)
+            (
+                r,
+                c,
+                p,
+                a,
+                f"Daily check {n}",
+                "medium",
+                "active",
+                "coalesce_if_active",
+                catch_up,
+                "[]",
+                now,
+                now,
+            )
             for n, (r, (c, a, p)) in enumerate(routines)
         ),
-    )  # fmt: skip
+    )
     return [(r, c) for r, (c, _, _) in routines]
 
 
@@ -229,11 +259,21 @@ def load_triggers(
         "routine_triggers",
         TRIGGER_COLUMNS,
         (
-            (str(uuid.uuid4()), routines[n % len(routines)][1], routines[n % len(routines)][0],
-             "schedule", "t", cron, "UTC", next_run(n).isoformat(), now, now)
+            (
+                str(uuid.uuid4()),
+                routines[n % len(routines)][1],
+                routines[n % len(routines)][0],
+                "schedule",
+                "t",
+                cron,
+                "UTC",
+                next_run(n).isoformat(),
+                now,
+                now,
+            )
             for n in range(count)
         ),
-    )  # fmt: skip
+    )
 
 
 def vacuum_analyze(engine: Engine, *tables: str) -> None:
@@ -537,11 +577,14 @@ def cron_walk(samples: int = 2000) -> dict[str, Any]:
     for expr, tz in CRON_CASES:
         plan = timed(
             lambda expr=expr, tz=tz: select_ticks(
-                expr=expr, tz=tz, due_at=due, now=due + timedelta(seconds=1),
+                expr=expr,
+                tz=tz,
+                due_at=due,
+                now=due + timedelta(seconds=1),
                 policy=ENQUEUE_MISSED_WITH_CAP,
             ),
             samples,
-        )  # fmt: skip
+        )
         parse = timed(lambda expr=expr: parse_cron.__wrapped__(expr), samples)
         figures[f"{expr} ({tz})"] = {
             "select_ticks_us": round(plan["median_ms"] * 1000, 1),
@@ -703,15 +746,20 @@ def run_scenario(bench: Bench, scenario: Scenario) -> dict[str, Any]:
     say(f"[{scenario.name}] loaded {scenario.triggers} routines and triggers in {load_s}s")
     env = distributed_env(bench.database_url, REDIS_URL, bench.namespace)
     worker = start_worker(
-        env, bench.log_dir, name=f"worker-{scenario.name}", processes=args.workers,
+        env,
+        bench.log_dir,
+        name=f"worker-{scenario.name}",
+        processes=args.workers,
         threads=args.threads,
-    )  # fmt: skip
+    )
     scheduler = start_scheduler(env, bench.log_dir, name=f"scheduler-{scenario.name}")
     bench.processes += [worker, scheduler]
     wait_ready(worker, scheduler, args.workers)
     due, update_s = make_due(engine, 5 + scenario.triggers / 20_000, scenario.cron)
-    say(f"[{scenario.name}] {scenario.triggers} triggers due at {due:%H:%M:%S} "
-        f"(UPDATE took {update_s:.1f}s)")  # fmt: skip
+    say(
+        f"[{scenario.name}] {scenario.triggers} triggers due at {due:%H:%M:%S} "
+        f"(UPDATE took {update_s:.1f}s)"
+    )
     time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
     queues = redis_client()
 

@@ -122,11 +122,14 @@ def start_noop(sizes: Sizes, log_dir: Path, web_env: Mapping[str, str]) -> tuple
     port = free_port()
     argv = [
         str(BIN / "gunicorn"),
-        "--config", "python:web.gunicorn_conf",
-        "--bind", f"{HOST}:{port}",
-        "--workers", str(sizes.web_workers),
+        "--config",
+        "python:web.gunicorn_conf",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(sizes.web_workers),
         "bench.noop_app:app",
-    ]  # fmt: skip
+    ]
     folder = log_dir / "noop-metrics"
     folder.mkdir(exist_ok=True)
     env = {**web_env, "WEB_THREADS": str(sizes.web_threads)}

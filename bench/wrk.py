@@ -68,11 +68,25 @@ def run_wrk(
     for old in data.parent.glob(marker.name + ".*"):
         old.unlink()
     argv = [
-        wrk, "-t", str(threads), "-c", str(conns), "-d", f"{max(1, math.ceil(duration))}s",
-        "--timeout", f"{math.ceil(timeout_s or settings.timeout_s)}s", "--latency",
-        "-s", str(LUA), f"http://{HOST}:{port}",
-        "--", str(data), mode, str(threads), str(marker),
-    ]  # fmt: skip
+        wrk,
+        "-t",
+        str(threads),
+        "-c",
+        str(conns),
+        "-d",
+        f"{max(1, math.ceil(duration))}s",
+        "--timeout",
+        f"{math.ceil(timeout_s or settings.timeout_s)}s",
+        "--latency",
+        "-s",
+        str(LUA),
+        f"http://{HOST}:{port}",
+        "--",
+        str(data),
+        mode,
+        str(threads),
+        str(marker),
+    ]
     out_path = data.with_suffix(".wrk.out")
     started = time.monotonic()
     deadline = started + duration + 60

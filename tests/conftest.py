@@ -1,8 +1,10 @@
-"""Fixtures named for what they give: a database, a runtime, an api, a worker."""
+"""Fixtures named for what they give: a database, a runtime, an api, a worker, a clock."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import dramatiq
 import pytest
@@ -14,10 +16,13 @@ from shared.platform.broker import DISPATCH_QUEUE, build_broker
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
+from tests.support.clock import FixedClock
 from web.app import create_app
 from workers.actors import register
 
 SECRET_KEY = "test-secret-key"
+#: Where `clock` starts in a test module that sets no `CLOCK_START` of its own.
+CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def settings_for(database_url: str, **overrides: object) -> Settings:
@@ -71,3 +76,22 @@ def drain(runtime: Runtime) -> Callable[[], None]:
             worker.stop()
 
     return run_until_empty
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> FixedClock:
+    """A clock that only moves when told to, at the test module's `CLOCK_START` (a
+    module-level datetime; 09:00 UTC on Monday 23 November 2026 when it sets none)."""
+    return FixedClock(getattr(request.module, "CLOCK_START", CLOCK_START))
+
+
+@pytest.fixture
+def timed(runtime: Runtime, clock: FixedClock) -> Runtime:
+    """The runtime on `clock`."""
+    return replace(runtime, clock=clock)
+
+
+@pytest.fixture
+def sched_api(timed: Runtime) -> Api:
+    """The API over the runtime on `clock`, so that every timestamp it writes is a literal."""
+    return Api(FlaskTransport(create_app(runtime=timed).test_client()))

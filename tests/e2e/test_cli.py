@@ -11,8 +11,19 @@ import pytest
 from devstack.api import Api, HttpTransport
 from devstack.processes import BIN, free_port, running, start_embedded
 
-COMMANDS = [[], ["up"], ["web"], ["worker"], ["scheduler"], ["db"], ["db", "upgrade"],
-            ["admin-token"], ["demo"], ["secrets"], ["secrets", "re-encrypt"]]  # fmt: skip
+COMMANDS = [
+    [],
+    ["up"],
+    ["web"],
+    ["worker"],
+    ["scheduler"],
+    ["db"],
+    ["db", "upgrade"],
+    ["admin-token"],
+    ["demo"],
+    ["secrets"],
+    ["secrets", "re-encrypt"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "routines")
@@ -34,8 +45,11 @@ def test_demo_creates_a_routine_with_each_trigger_kind_and_its_curl_lines_work(
         env = {"ROUTINES_DATA_DIR": str(tmp_path / "data"), "PATH": str(BIN)}
         result = subprocess.run(
             [str(BIN / "routines"), "demo", "--url", base],
-            capture_output=True, text=True, timeout=60, env=env,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         routine_id = re.search(r"Routine (\S+) with triggers", result.stdout).group(1)  # type: ignore[union-attr]
         for kind in ("schedule", "webhook", "api"):

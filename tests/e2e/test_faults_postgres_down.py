@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,69 +25,26 @@ from sqlalchemy.orm import Session
 from devstack.api import Api, Response, make_world
 from devstack.processes import (
     Process,
-    answers,
     free_port,
     metrics_url,
     running,
     scrape,
-    start_scheduler,
     start_web,
-    start_worker,
     wait_for,
 )
 from shared.models import Routine
 from shared.platform.broker import Enqueuer, build_broker
 from shared.platform.settings import Settings
 from shared.runs.recording import RunRequest, record_run
-from tests.support import chaos
-from tests.support.chaos import (
-    Outcome,
-    PrivateStack,
-    database,
-    http_api,
-    timed_call,
-    wait_until_decided,
-)
+from tests.support.ledger import wait_until_decided
+from tests.support.load import Outcome, http_api, timed_call
+from tests.support.private_stack import PrivateStack, Services, ServicesOptions
 
 #: The longest any answer may take while PostgreSQL is away.
 ANSWER_WITHIN = 5.0
 DOWN_FOR = 4.0
 DECIDED_WITHIN = 30.0
-
-
-@pytest.fixture(scope="module")
-def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
-    """Private PostgreSQL and Redis with the fast timings (tests/support/chaos.py)."""
-    with chaos.private_stack(tmp_path_factory.mktemp("postgres-down")) as stack:
-        yield stack
-
-
-@dataclass(frozen=True)
-class Services:
-    api: Api
-    engine: Engine
-    worker: Process
-    scheduler: Process
-
-
-@pytest.fixture(scope="module")
-def services(private_stack: PrivateStack) -> Iterator[Services]:
-    """web, a worker and a scheduler for the whole module, warmed up by one decision
-    so that every pool holds connections that the outage will break."""
-    env, log_dir = private_stack.env, private_stack.log_dir
-    port = free_port()
-    web = start_web(env, log_dir, port=port)
-    worker = start_worker(env, log_dir)
-    scheduler = start_scheduler(env, log_dir)
-    with running(web, worker, scheduler), database(private_stack.database_url) as engine:
-        api = http_api(port, timeout=ANSWER_WITHIN)
-        routine_id = make_world(api).routine["id"]
-        api.ok("POST", f"/api/routines/{routine_id}/run", {})
-        wait_until_decided(engine, [routine_id], timeout=DECIDED_WITHIN, expected=1)
-        for process in (worker, scheduler):
-            live = metrics_url(process) + "/health/live"
-            wait_for(lambda url=live: answers(url), timeout=30, what=f"{process.name} probes")
-        yield Services(api, engine, worker, scheduler)
+SERVICES = ServicesOptions(client_timeout=ANSWER_WITHIN, warm_up=True)
 
 
 @dataclass(frozen=True)

@@ -25,27 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from devstack.api import Api, Response, make_world
-from devstack.processes import (
-    Process,
-    answers,
-    free_port,
-    metrics_url,
-    running,
-    start_scheduler,
-    start_web,
-    start_worker,
-    wait_for,
-)
+from devstack.processes import Process, metrics_url, wait_for
 from shared.platform.db import DEADLINE_GRACE_SECONDS
-from tests.support import chaos
-from tests.support.chaos import (
-    Outcome,
-    PostgresServer,
-    database,
-    http_api,
-    timed_call,
-    wait_until_decided,
-)
+from tests.support.ledger import wait_until_decided
+from tests.support.load import Outcome, timed_call
+from tests.support.private_stack import Services, ServicesOptions
+from tests.support.servers import PostgresServer
 
 STATEMENT_TIMEOUT_SECONDS = 1.5
 CONNECT_TIMEOUT_SECONDS = 1.0
@@ -64,36 +49,13 @@ ANSWER_WITHIN = STATEMENT_TIMEOUT_SECONDS + CONNECT_TIMEOUT_SECONDS + 2.0
 STUCK_GIVES_UP = f"did not answer within {STATEMENT_TIMEOUT_SECONDS + DEADLINE_GRACE_SECONDS:g} s"
 RECOVERED_WITHIN = 10.0
 DECIDED_WITHIN = 30.0
-
-
-@dataclass(frozen=True)
-class Fleet:
-    api: Api
-    engine: Engine
-    postgres: PostgresServer
-    worker: Process
-    scheduler: Process
+SERVICES = ServicesOptions(client_timeout=2 * ANSWER_WITHIN, env=DB_LIMITS, warm_up=True)
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    """web, a worker and a scheduler with the short limits, warmed up by one decision
-    so that every pool holds connections that the freeze will strand."""
-    with chaos.private_stack(tmp_path_factory.mktemp("postgres-frozen")) as stack:
-        env, log_dir = {**stack.env, **DB_LIMITS}, stack.log_dir
-        port = free_port()
-        web = start_web(env, log_dir, port=port)
-        worker = start_worker(env, log_dir)
-        scheduler = start_scheduler(env, log_dir)
-        with running(web, worker, scheduler), database(stack.database_url) as engine:
-            api = http_api(port, timeout=2 * ANSWER_WITHIN)
-            routine_id = make_world(api).routine["id"]
-            api.ok("POST", f"/api/routines/{routine_id}/run", {})
-            wait_until_decided(engine, [routine_id], timeout=DECIDED_WITHIN, expected=1)
-            for process in (worker, scheduler):
-                live = metrics_url(process) + "/health/live"
-                wait_for(lambda url=live: answers(url), timeout=30, what=f"{process.name} probes")
-            yield Fleet(api, engine, stack.postgres, worker, scheduler)
+def fleet(services: Services) -> Services:
+    """The module's web, worker and scheduler, with the short limits and warmed up."""
+    return services
 
 
 @contextmanager
@@ -162,7 +124,7 @@ def with_liveness(api: Api, calls: dict[str, Callable[[], Response]]) -> Answers
         return Answers(answered.result(), lives)
 
 
-def calls_while_frozen(fleet: Fleet, world: Any, public_id: str) -> dict[str, Callable[[], Any]]:
+def calls_while_frozen(fleet: Services, world: Any, public_id: str) -> dict[str, Callable[[], Any]]:
     routine_id = world.routine["id"]
     anonymous = fleet.api.as_(None)
     return {
@@ -190,7 +152,7 @@ def first_accepted_fire(api: Api, routine_id: str) -> tuple[str, float]:
 
 
 def test_while_postgres_is_frozen_every_call_answers_503_in_bounded_time_then_all_recovers(
-    fleet: Fleet,
+    fleet: Services,
 ) -> None:
     pids = (fleet.worker.pid, fleet.scheduler.pid)
     world = make_world(fleet.api, concurrencyPolicy="always_enqueue")

@@ -21,32 +21,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from devstack.api import Api, Response, make_world
-from devstack.processes import (
-    distributed_env,
-    free_port,
-    run_release,
-    running,
-    start_web,
-    start_worker,
-)
-from devstack.services import (
-    REDIS_URL,
-    create_database,
-    delete_namespace,
-    drop_database,
-    new_namespace,
-    redis_client,
-)
-from tests.support.chaos import (
-    IssueRow,
-    Ledger,
-    Outcome,
-    RunRow,
-    database,
-    fire_burst,
-    http_api,
-    wait_until_decided,
-)
+from devstack.processes import free_port, running, start_web, start_worker
+from tests.e2e.conftest import fresh_stack
+from tests.support.ledger import IssueRow, Ledger, RunRow, database, wait_until_decided
+from tests.support.load import Outcome, fire_burst, http_api
 
 CLIENT_THREADS = 50
 FIRES = 200
@@ -67,21 +45,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The `stack` fixture's fresh database and namespace on the shared PostgreSQL and
     Redis, with gunicorn and two dramatiq workers, kept for the whole module (each test
     fires at routines of a company of its own), so the processes start once."""
-    log_dir = tmp_path_factory.mktemp("races")
-    redis_client()
-    database_url = create_database("routines_e2e")
-    namespace = new_namespace()
-    try:
-        env = distributed_env(database_url, REDIS_URL, namespace)
-        run_release(env)
+    with fresh_stack(tmp_path_factory.mktemp("races")) as stack:
         port = free_port()
-        web = start_web(env, log_dir, port=port, workers=2)
-        workers = [start_worker(env, log_dir, name=f"worker-{n}", threads=4) for n in (1, 2)]
-        with running(web, *workers), database(database_url) as engine:
+        web = start_web(stack.env, stack.log_dir, port=port, workers=2)
+        workers = [
+            start_worker(stack.env, stack.log_dir, name=f"worker-{n}", threads=4) for n in (1, 2)
+        ]
+        with running(web, *workers), database(stack.database_url) as engine:
             yield App(http_api(port), engine)
-    finally:
-        drop_database(database_url)
-        delete_namespace(namespace)
 
 
 def fire_concurrently(api: Api, routine: dict[str, Any], n: int, **body: Any) -> list[Outcome]:

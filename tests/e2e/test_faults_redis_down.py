@@ -20,26 +20,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from devstack.api import Api, Response, make_world
-from devstack.processes import (
-    Process,
-    free_port,
-    running,
-    start_scheduler,
-    start_web,
-    start_worker,
-    wait_for,
-)
-from tests.support import chaos
-from tests.support.chaos import (
-    FireLoad,
-    Outcome,
-    PrivateStack,
-    database,
-    hmac_headers,
-    http_api,
-    timed_call,
-    wait_until_decided,
-)
+from devstack.processes import wait_for
+from tests.support.ledger import wait_until_decided
+from tests.support.load import FireLoad, Outcome, hmac_headers, timed_call
+from tests.support.private_stack import PrivateStack, Services, ServicesOptions
 
 #: The longest any answer may take, and the client timeout of every request.
 ANSWER_WITHIN = 5.0
@@ -50,33 +34,7 @@ FROZEN_FOR = 7.0
 #: After Redis is back, every run answered 202 is decided within this many seconds
 #: (sweep after 3 s, scheduler tick 0.5 s, plus the lease to take again).
 DECIDED_WITHIN = 30.0
-
-
-@pytest.fixture(scope="module")
-def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateStack]:
-    """Private PostgreSQL and Redis with the fast timings (tests/support/chaos.py)."""
-    with chaos.private_stack(tmp_path_factory.mktemp("redis-down")) as stack:
-        yield stack
-
-
-@dataclass(frozen=True)
-class Services:
-    api: Api
-    engine: Engine
-    worker: Process
-    scheduler: Process
-
-
-@pytest.fixture(scope="module")
-def services(private_stack: PrivateStack) -> Iterator[Services]:
-    """web, a worker and a scheduler on the private services, for the whole module."""
-    env, log_dir = private_stack.env, private_stack.log_dir
-    port = free_port()
-    web = start_web(env, log_dir, port=port)
-    worker = start_worker(env, log_dir)
-    scheduler = start_scheduler(env, log_dir)
-    with running(web, worker, scheduler), database(private_stack.database_url) as engine:
-        yield Services(http_api(port, timeout=ANSWER_WITHIN), engine, worker, scheduler)
+SERVICES = ServicesOptions(client_timeout=ANSWER_WITHIN)
 
 
 @dataclass(frozen=True)

@@ -32,16 +32,10 @@ from devstack.processes import (
 from devstack.services import REDIS_URL
 from shared.platform.broker import DISPATCH_QUEUE
 from tests.e2e.conftest import Stack
-from tests.support.chaos import (
-    FAST_TIMINGS,
-    Ledger,
-    database,
-    descendants,
-    fire_burst,
-    http_api,
-    timed_call,
-    wait_until_decided,
-)
+from tests.support.ledger import Ledger, database, wait_until_decided
+from tests.support.load import fire_burst, http_api, timed_call
+from tests.support.private_stack import FAST_TIMINGS
+from tests.support.servers import descendants
 
 #: web/gunicorn_conf.py: a stopping worker is killed after this many seconds.
 GRACEFUL_TIMEOUT_SECONDS = 20

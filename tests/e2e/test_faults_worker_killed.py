@@ -26,14 +26,9 @@ from devstack.processes import (
 )
 from devstack.services import REDIS_URL
 from tests.e2e.conftest import Stack
-from tests.support.chaos import (
-    FAST_TIMINGS,
-    FireLoad,
-    database,
-    fire_burst,
-    http_api,
-    wait_until_decided,
-)
+from tests.support.ledger import database, wait_until_decided
+from tests.support.load import FireLoad, fire_burst, http_api
+from tests.support.private_stack import FAST_TIMINGS
 
 ROUTINES = 3
 RATE = 20.0

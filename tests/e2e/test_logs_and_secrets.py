@@ -32,9 +32,10 @@ def test_logs_carry_ids_and_never_a_secret(stack: Stack) -> None:
         world = make_world(api)
         agent_token = make_agent_token(api, world.agent)
         created = api.ok(
-            "POST", f"/api/routines/{world.routine['id']}/triggers",
+            "POST",
+            f"/api/routines/{world.routine['id']}/triggers",
             {"kind": "webhook", "signingMode": "bearer"},
-        )  # fmt: skip
+        )
         secret = created["secretMaterial"]["webhookSecret"]
         path = created["secretMaterial"]["webhookUrl"].split("3100", 1)[1]
         hook = api.as_(None).post(path, {"x": 1}, Authorization=f"Bearer {secret}")

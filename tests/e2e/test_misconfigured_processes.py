@@ -67,9 +67,14 @@ def environment(tmp: Path, *unset: str, **changes: str) -> dict[str, str]:
 
 def run_refused(argv: list[str], env: dict[str, str]) -> Exited:
     process = subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         _, err = process.communicate(timeout=EXIT_WITHIN_SECONDS)
     except subprocess.TimeoutExpired:

@@ -50,8 +50,9 @@ def test_ops_page_renders_counters_charts_and_failed_runs(tmp_path: Path) -> Non
             assert 'data-rendered="true"' in box.group(0)
             assert "<polyline" in box.group(1)
         assert 'data-series="manual"' in dom
-        window = re.search(r'id="window-title">([^<]*)</h2>\s*<div[^>]*>(.*?)</div>\s*</section>',
-                           dom, re.S)  # fmt: skip
+        window = re.search(
+            r'id="window-title">([^<]*)</h2>\s*<div[^>]*>(.*?)</div>\s*</section>', dom, re.S
+        )
         assert window, "the runs of the window"
         assert window.group(1) == "Runs fired in the last 30 min, by status now"
         assert "<b>3</b><span>issue created</span>" in window.group(2)
@@ -61,9 +62,11 @@ def test_ops_page_renders_counters_charts_and_failed_runs(tmp_path: Path) -> Non
 
         screenshot = tmp_path / "ops.png"
         chromium(
-            f"{base}/ops#token={token}", tmp_path / "profile2",
-            f"--screenshot={screenshot}", "--window-size=1280,900",
-        )  # fmt: skip
+            f"{base}/ops#token={token}",
+            tmp_path / "profile2",
+            f"--screenshot={screenshot}",
+            "--window-size=1280,900",
+        )
         assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert screenshot.stat().st_size > 20_000
         keep = os.environ.get("ROUTINES_OPS_SCREENSHOT")

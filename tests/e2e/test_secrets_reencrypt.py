@@ -24,8 +24,12 @@ def reencrypt(database_url: str, keys: str) -> subprocess.CompletedProcess[str]:
     env.pop("REDIS_URL", None)
     return subprocess.run(
         [str(BIN / "routines"), "secrets", "re-encrypt"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_after_reencrypting_every_secret_opens_with_the_new_key_alone(

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 import shared.platform.db
 from shared.platform.db import DEADLINE_GRACE_SECONDS, make_engine
 from tests.conftest import settings_for
-from tests.support.chaos import PostgresServer
+from tests.support.servers import PostgresServer
 
 STATEMENT_MS = 500
 CONNECT_SECONDS = 1.0

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
@@ -19,21 +19,21 @@ import pytest
 import redis
 from sqlalchemy import event, select
 
-from devstack.api import Api, FlaskTransport, fire, make_world
+from devstack.api import Api, fire, make_world
 from devstack.services import redis_client
 from scheduler.lease import AlwaysLeader, RedisLease
 from scheduler.loop import RENEW_EVERY, SCAN_BATCH, Scheduler
 from shared.models import RoutineTrigger
 from shared.platform.broker import DISPATCH_QUEUE, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
+from tests.support.clock import FixedClock
 from tests.support.schedules import copy_trigger
-from web.app import create_app
 
 TTL_MS = 1000
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CLOCK_START = T0 - timedelta(seconds=30)
 DEAD_REDIS = "redis://127.0.0.1:1"
 
 
@@ -157,21 +157,6 @@ class ScriptedLease:
 
     def release(self) -> None:
         self.released = True
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0 - timedelta(seconds=30))
-
-
-@pytest.fixture
-def timed(runtime: Runtime, clock: FixedClock) -> Runtime:
-    return replace(runtime, clock=clock)
-
-
-@pytest.fixture
-def sched_api(timed: Runtime) -> Api:
-    return Api(FlaskTransport(create_app(runtime=timed).test_client()))
 
 
 def queued(runtime: Runtime, queue: str) -> int:

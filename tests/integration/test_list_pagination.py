@@ -12,7 +12,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -31,25 +30,21 @@ from devstack.api import (
     make_project,
     make_routine,
 )
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.work.issues import new_issue
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CLOCK_START = T0
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
 Json = dict[str, Any]
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def client(runtime: Runtime, clock: FixedClock) -> FlaskClient:
-    return create_app(runtime=replace(runtime, clock=clock)).test_client()
+def client(timed: Runtime) -> FlaskClient:
+    return create_app(runtime=timed).test_client()
 
 
 @pytest.fixture
@@ -131,8 +126,14 @@ def test_walking_issues_two_at_a_time_returns_each_once_in_the_order_of_one_big_
     assert walked == ids(whole)
     assert len(set(walked)) == 7
     assert [issue["title"] for issue in whole] == [
-        "m2-0", "m1-2", "m1-1", "m1-0", "m0-2", "m0-1", "m0-0",
-    ]  # fmt: skip
+        "m2-0",
+        "m1-2",
+        "m1-1",
+        "m1-0",
+        "m0-2",
+        "m0-1",
+        "m0-0",
+    ]
 
 
 def test_the_last_page_has_no_link_even_when_it_is_full(api: Api, clock: FixedClock) -> None:

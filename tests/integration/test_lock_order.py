@@ -24,7 +24,6 @@ from sqlalchemy.exc import OperationalError
 from devstack.api import Api, FlaskTransport, make_world
 from shared.contract.bodies import IssuePatch
 from shared.models import RoutineRun, RoutineTrigger
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.runs.deciding import dispatch_run
@@ -32,6 +31,7 @@ from shared.schedules.due import fire_schedule
 from shared.tenancy.auth import ADMIN
 from shared.work.issues import update_issue
 from tests.integration.test_races import all_at_once
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -22,10 +22,25 @@ from devstack.api import (
 from shared.platform.runtime import Runtime
 
 RUN_FIELDS = {
-    "id", "companyId", "routineId", "triggerId", "source", "status", "triggeredAt",
-    "scheduledFor", "idempotencyKey", "triggerPayload", "linkedIssueId", "coalescedIntoRunId",
-    "failureReason", "completedAt", "createdAt", "updatedAt", "linkedIssue", "trigger",
-}  # fmt: skip
+    "id",
+    "companyId",
+    "routineId",
+    "triggerId",
+    "source",
+    "status",
+    "triggeredAt",
+    "scheduledFor",
+    "idempotencyKey",
+    "triggerPayload",
+    "linkedIssueId",
+    "coalescedIntoRunId",
+    "failureReason",
+    "completedAt",
+    "createdAt",
+    "updatedAt",
+    "linkedIssue",
+    "trigger",
+}
 
 
 def run(api: Api, routine: dict[str, Any], body: Any = None) -> Any:
@@ -72,8 +87,13 @@ def test_the_run_can_be_fetched_by_id_before_and_after_its_decision(
     assert decided["status"] == "issue_created"
     assert decided["linkedIssue"]["id"] == decided["linkedIssueId"]
     assert set(decided["linkedIssue"]) == {
-        "id", "identifier", "title", "status", "priority", "updatedAt"
-    }  # fmt: skip
+        "id",
+        "identifier",
+        "title",
+        "status",
+        "priority",
+        "updatedAt",
+    }
     assert decided["linkedIssue"]["status"] == "todo"
 
 

@@ -47,9 +47,10 @@ def test_a_fire_moves_the_web_and_worker_counters(api: Api, drain: Callable[[], 
 def test_signature_failures_are_counted_by_mode(api: Api) -> None:
     world = make_world(api)
     created = api.ok(
-        "POST", f"/api/routines/{world.routine['id']}/triggers",
+        "POST",
+        f"/api/routines/{world.routine['id']}/triggers",
         {"kind": "webhook", "signingMode": "github_hmac"},
-    )  # fmt: skip
+    )
     url = created["secretMaterial"]["webhookUrl"].split("3100", 1)[1]
     before = total(scrape(api), "routines_webhook_signature_failures_total", mode="github_hmac")
     assert api.as_(None).post(url, {}).status == 401

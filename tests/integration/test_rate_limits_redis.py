@@ -46,9 +46,10 @@ def client_limited(pg_url: str) -> Iterator[Runtime]:
 def webhook_path(api: Api, signing_mode: str = "none") -> tuple[str, str]:
     world = make_world(api)
     created = api.ok(
-        "POST", f"/api/routines/{world.routine['id']}/triggers",
+        "POST",
+        f"/api/routines/{world.routine['id']}/triggers",
         {"kind": "webhook", "signingMode": signing_mode},
-    )  # fmt: skip
+    )
     material = created["secretMaterial"]
     return material["webhookUrl"].split("3100", 1)[1], material["webhookSecret"]
 
@@ -64,9 +65,10 @@ def test_two_web_pods_share_one_trigger_limit(limited: Runtime) -> None:
     pods = [Api(FlaskTransport(create_app(runtime=limited).test_client())) for _ in range(2)]
     world = make_world(pods[0])
     created = pods[0].ok(
-        "POST", f"/api/routines/{world.routine['id']}/triggers",
+        "POST",
+        f"/api/routines/{world.routine['id']}/triggers",
         {"kind": "webhook", "signingMode": "none"},
-    )  # fmt: skip
+    )
     path = created["secretMaterial"]["webhookUrl"].split("3100", 1)[1]
     statuses = [pods[i % 2].as_(None).post(path, {}).status for i in range(3)]
     assert statuses == [202, 202, 202]

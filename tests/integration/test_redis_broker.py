@@ -23,9 +23,9 @@ from scheduler import loop
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun
 from shared.platform.broker import DISPATCH_QUEUE, build_broker
-from shared.platform.clock import FixedClock
 from shared.platform.runtime import Runtime, build_runtime
 from tests.conftest import settings_for
+from tests.support.clock import FixedClock
 from web.app import create_app
 from workers.actors import register
 

@@ -10,44 +10,27 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
-import pytest
 from sqlalchemy import event, select, update
 
-from devstack.api import Api, FlaskTransport, make_world
+from devstack.api import Api, make_world
 from scheduler.loop import PAGE_TICKS, Scheduler
 from shared.contract.timefmt import iso
 from shared.models import Routine, RoutineRun, RoutineTrigger
 from shared.platform.broker import FIRE_SCHEDULE_ACTOR, FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import Due, due_triggers, record_page
 from tests.integration.test_races import all_at_once
+from tests.support.clock import FixedClock
 from tests.support.schedules import copy_trigger
-from web.app import create_app
 from workers.actors import fire_page
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0 - timedelta(seconds=30))
-
-
-@pytest.fixture
-def timed(runtime: Runtime, clock: FixedClock) -> Runtime:
-    return replace(runtime, clock=clock)
-
-
-@pytest.fixture
-def sched_api(timed: Runtime) -> Api:
-    return Api(FlaskTransport(create_app(runtime=timed).test_client()))
+CLOCK_START = T0 - timedelta(seconds=30)
 
 
 def add_schedule(api: Api, routine: dict, cron: str = "* * * * *") -> uuid.UUID:

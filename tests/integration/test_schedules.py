@@ -10,41 +10,25 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
 import pytest
 from sqlalchemy import func, select, update
 
-from devstack.api import Api, FlaskTransport, make_world
+from devstack.api import Api, make_world
 from scheduler.loop import Scheduler
 from shared.contract.timefmt import iso
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
-from web.app import create_app
+from tests.support.clock import FixedClock
 from workers.actors import fire_tick
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0 - timedelta(seconds=30))
-
-
-@pytest.fixture
-def timed(runtime: Runtime, clock: FixedClock) -> Runtime:
-    return replace(runtime, clock=clock)
-
-
-@pytest.fixture
-def sched_api(timed: Runtime) -> Api:
-    return Api(FlaskTransport(create_app(runtime=timed).test_client()))
+CLOCK_START = T0 - timedelta(seconds=30)
 
 
 def add_schedule(api: Api, routine: dict, cron: str = "* * * * *", **fields: object) -> dict:

@@ -6,20 +6,19 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 
-from devstack.api import Api, FlaskTransport, Response, make_world
+from devstack.api import Api, Response, make_world
 from shared.models import RoutineRun, Secret
-from shared.platform.clock import FixedClock
 from shared.platform.runtime import Runtime
-from web.app import create_app
 
 NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+CLOCK_START = NOW
 
 
 @dataclass
@@ -37,13 +36,9 @@ class Hook:
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-def hook_api(runtime: Runtime, clock: FixedClock) -> Api:
-    return Api(FlaskTransport(create_app(runtime=replace(runtime, clock=clock)).test_client()))
+def hook_api(sched_api: Api) -> Api:
+    """The API the hooks are made and fired with, on the module's clock."""
+    return sched_api
 
 
 @pytest.fixture
@@ -54,9 +49,12 @@ def make_hook(hook_api: Api) -> Callable[..., Hook]:
         created = hook_api.ok("POST", f"/api/routines/{world.routine['id']}/triggers", body)
         material = created["secretMaterial"]
         return Hook(
-            hook_api, world.routine, created["trigger"], material["webhookUrl"],
+            hook_api,
+            world.routine,
+            created["trigger"],
+            material["webhookUrl"],
             material["webhookSecret"],
-        )  # fmt: skip
+        )
 
     return build
 

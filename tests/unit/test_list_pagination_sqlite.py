@@ -12,20 +12,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from devstack.api import Api, FlaskTransport, make_company, make_routine
-from shared.platform.clock import FixedClock
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
+from tests.support.clock import FixedClock
 from web.app import create_app
 
 ADMIN = "adm"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CLOCK_START = T0
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
 
 
 @pytest.fixture

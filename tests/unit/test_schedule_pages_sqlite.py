@@ -17,22 +17,18 @@ from devstack.api import Api, FlaskTransport, make_world
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
-from shared.platform.clock import FixedClock
 from shared.platform.db import transaction
 from shared.platform.migrate import upgrade_to_head
 from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
 from shared.schedules.due import due_triggers
+from tests.support.clock import FixedClock
 from web.app import create_app
 from workers.actors import fire_page, register
 
 ADMIN = "adm"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0 - timedelta(seconds=30))
+CLOCK_START = T0 - timedelta(seconds=30)
 
 
 @pytest.fixture

@@ -1,0 +1,210 @@
+"""Hypothesis strategies for request bodies: values drawn from the OpenAPI document's
+schemas, and bodies no schema allows (wrong JSON, wrong encodings, a megabyte)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+
+from tests.support.fuzz_world import LIMIT, FuzzWorld
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+)
+#: Text including lone surrogates, which JSON can escape but UTF-8 cannot carry.
+WILD_TEXT = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=30)
+JSON = st.recursive(
+    SCALARS | WILD_TEXT,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+#: What a header can carry over HTTP: latin-1 without control characters.
+HEADER_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80
+)
+PATH_JUNK = [
+    "0",
+    "-1",
+    "null",
+    "undefined",
+    "true",
+    "%00",
+    "%2e%2e",
+    "..%2f..",
+    "%25",
+    "%ff%fe",
+    "%ed%a0%80",
+    "'%20OR%201%3D1--",
+    "a" * 300,
+    "1e999",
+    "NaN",
+    "%F0%9F%92%A9",
+    "%E2%80%AE",
+]
+QUERY_KEYS = [
+    "limit",
+    "cursor",
+    "status",
+    "originKind",
+    "originId",
+    "assigneeAgentId",
+    "projectId",
+]
+CRONS = ["0 9 * * *", "*/5 * * * *", "@daily", "0 0 9 * * 1", "61 * * * *", "* * * * ?", ""]
+TIMEZONES = ["UTC", "Europe/Paris", "America/New_York", "Mars/Olympus", "", "../../etc/passwd"]
+TITLES = ["Daily {{ who }}", "{{date}} {{ timestamp }}", "{{ dueDate }} for {{x}}", "{{ 1bad }}"]
+VARIABLE = st.fixed_dictionaries(
+    {"name": st.sampled_from(["who", "n", "dueDate", "date", "1bad", ""]) | st.text(max_size=8)},
+    optional={
+        "type": st.sampled_from(["text", "textarea", "number", "boolean", "select", "date", "x"]),
+        "label": SCALARS,
+        "required": st.booleans() | SCALARS,
+        "defaultValue": SCALARS | st.sampled_from(["2026-01-01", "2026-02-30", "yes", "s"]),
+        "options": st.lists(st.sampled_from(["s", "m", "l"]) | st.text(max_size=4), max_size=4)
+        | JSON,
+    },
+)
+
+
+def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = doc
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def request_schema(doc: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
+    body = doc["paths"][path][method].get("requestBody")
+    if body is None:
+        return None
+    return resolve(doc, body["content"]["application/json"]["schema"])
+
+
+def property_value(name: str, prop: dict[str, Any], world: FuzzWorld) -> st.SearchStrategy[Any]:
+    """A value of roughly the right shape for one body property, sometimes not."""
+    types = prop.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    nullable = st.none() if "null" in types else st.nothing()
+    if "enum" in prop:
+        right: st.SearchStrategy[Any] = st.sampled_from(prop["enum"])
+    elif prop.get("format") == "uuid":
+        right = st.sampled_from(world.every_id) | st.uuids().map(str)
+    elif name == "cronExpression":
+        right = st.sampled_from(CRONS)
+    elif name == "timezone":
+        right = st.sampled_from(TIMEZONES)
+    elif name in ("title", "description"):
+        right = st.sampled_from(TITLES) | st.text(max_size=prop.get("maxLength", 60) + 2)
+    elif name == "variables" and "array" in types:
+        right = st.lists(VARIABLE, max_size=4)
+    elif name in ("variables", "payload", "executionWorkspaceSettings"):
+        right = st.dictionaries(st.sampled_from(["who", "n", "size", "variables"]), JSON)
+    elif "string" in types:
+        right = st.text(max_size=prop.get("maxLength", 60) + 2)
+    elif "integer" in types:
+        low, high = prop.get("minimum", -10), prop.get("maximum", 10)
+        right = st.integers(int(low) - 2, int(high) + 2) | st.integers()
+    elif "boolean" in types:
+        right = st.booleans()
+    elif "array" in types:
+        right = st.lists(st.sampled_from(prop.get("items", {}).get("enum", ["x"])), max_size=3)
+    else:
+        right = JSON
+    return right | right | right | nullable | JSON
+
+
+def schema_objects(schema: dict[str, Any], world: FuzzWorld) -> st.SearchStrategy[Any]:
+    """Objects shaped by the schema; sometimes with unknown keys or a required key missing."""
+    properties = schema.get("properties", {})
+    required = [n for n in schema.get("required", []) if n in properties]
+    shaped = st.fixed_dictionaries(
+        {n: property_value(n, properties[n], world) for n in required},
+        optional={
+            n: property_value(n, p, world) for n, p in properties.items() if n not in required
+        },
+    )
+    extra = st.dictionaries(st.text(max_size=12), JSON, min_size=1, max_size=3)
+    dropped = st.sampled_from(required) if required else st.none()
+
+    def mutate(body: dict[str, Any], more: dict[str, Any] | None, drop: str | None) -> Any:
+        return {**{k: v for k, v in body.items() if k != drop}, **(more or {})}
+
+    return st.builds(mutate, shaped, st.none() | st.none() | st.none() | extra, st.none() | dropped)
+
+
+def encode_plain(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def encode(value: Any, ascii_only: bool) -> bytes:
+    return json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+
+
+def odd_bodies(names: list[str]) -> st.SearchStrategy[bytes]:
+    """Raw bytes that are almost JSON, or JSON that PostgreSQL cannot store."""
+    name = st.sampled_from(names or ["x"])
+    literal = st.sampled_from(
+        [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1e999",
+            "-1e999",
+            '"\\ud800"',
+            '"\\udfff\\ud800"',
+            '"a\\u0000b"',
+            '{"\\u0000": 1}',
+            "9" * 5000,
+            '"' + "\\" * 3 + '"',
+        ]
+    )
+    depth = st.sampled_from([63, 64, 65, 1000, 100_000])
+    size = st.sampled_from([LIMIT - 64, LIMIT + 1])
+    return st.one_of(
+        st.builds(lambda n, v: f'{{"{n}": {v}}}'.encode(), name, literal),
+        name.map(lambda n: b'{"' + n.encode() + b'": "\xed\xa0\x80"}'),
+        name.map(lambda n: b'{"' + n.encode() + b'": "\xff\xfe"}'),
+        depth.map(lambda d: b"[" * d + b"]" * d),
+        depth.map(lambda d: b'{"a": ' * d + b"1" + b"}" * d),
+        depth.map(lambda d: b"[" * d),
+        st.builds(lambda n, s: b'{"' + n.encode() + b'": "' + b"x" * s + b'"}', name, size),
+        st.binary(max_size=200),
+        st.sampled_from(
+            [
+                b"",
+                b"   ",
+                b"\xef\xbb\xbf{}",
+                "{}".encode("utf-16"),
+                b'{"a": 1} trailing',
+                b'{"a": 1, "a": 2}',
+                b"{",
+                b"}",
+                b"\x00",
+                b'{"a": 1}\x00',
+                b"null",
+            ]
+        ),
+    )
+
+
+def bodies(schema: dict[str, Any] | None, world: FuzzWorld) -> st.SearchStrategy[bytes | None]:
+    names = list((schema or {}).get("properties", {}))
+    shaped = schema_objects(schema, world) if schema else st.dictionaries(st.text(), JSON)
+    return st.one_of(
+        st.builds(encode, shaped, st.booleans()),
+        st.builds(encode, shaped, st.booleans()),
+        st.builds(encode, shaped, st.booleans()),
+        st.builds(encode, JSON, st.booleans()),
+        odd_bodies(names),
+        st.none(),
+    )
