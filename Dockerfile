@@ -24,13 +24,14 @@ ARG PIP_CERT
 
 RUN python3 -m venv /opt/routines
 
-# The dependencies first, read from pyproject.toml, so that a change to the code
-# rebuilds only the small layer below. Every one ships a wheel: no compiler needed.
+# The dependencies first, from the lock file (pinned, every file's hash checked), so
+# that a change to the code rebuilds only the small layer below. Every one ships a
+# wheel: no compiler needed.
 WORKDIR /src
-COPY pyproject.toml ./
-RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > requirements.txt \
- && /opt/routines/bin/pip install --only-binary=:all: -r requirements.txt
+COPY requirements.txt ./
+RUN /opt/routines/bin/pip install --require-hashes --only-binary=:all: -r requirements.txt
 
+COPY pyproject.toml ./
 COPY shared ./shared
 COPY web ./web
 COPY workers ./workers

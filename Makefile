@@ -2,22 +2,42 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+#: What running needs (requirements.txt), then what testing adds (requirements-dev.txt):
+#: both are lock files with hashes, made from pyproject.toml by `make lock`.
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
+UV := uv==0.13.8
 
-.PHONY: setup run run-distributed test unit integration e2e lint fmt typecheck check clean
+.PHONY: setup setup-runtime lock run run-distributed test unit integration e2e lint fmt typecheck check clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+setup-runtime: $(RUNTIME_STAMP)
 
 setup: $(STAMP)
 
-run: setup  ## Start API + worker + scheduler in one process on 127.0.0.1:3100 (SQLite).
+lock: | $(BIN)/python  ## Re-make requirements*.txt (pinned, hashed) from pyproject.toml.
+	test -x $(BIN)/uv || $(BIN)/python -m pip install -q $(UV)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" -q -o requirements.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command "make lock" -q -o requirements-dev.txt
+
+run: setup-runtime  ## Start API + worker + scheduler in one process on 127.0.0.1:3100 (SQLite).
 	$(BIN)/routines up
 
-run-distributed: setup  ## Distributed mode on local PostgreSQL and Redis (honcho + Procfile): web on 127.0.0.1:3100.
+run-distributed: setup-runtime  ## Distributed mode on local PostgreSQL and Redis (honcho + Procfile): web on 127.0.0.1:3100.
 	@. $(BIN)/activate && \
 	export DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/routines} && \
 	export REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} && \
