@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from launcher.cli import IDLE_POLL_MS
-
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,13 +107,8 @@ def distributed_env(
 
 
 def start_web(env: Mapping[str, str], log_dir: Path, *, port: int, workers: int = 2) -> Process:
-    argv = [
-        str(BIN / "gunicorn"),
-        "--config", "python:web.gunicorn_conf",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "web.wsgi:app",
-    ]  # fmt: skip
+    # The deployed command (Procfile, image, k8s): gunicorn with web.gunicorn_conf.
+    argv = [str(BIN / "routines"), "web", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     folder = log_dir / "web-metrics"
     folder.mkdir(exist_ok=True)
     process = Process("web", argv, {"PROMETHEUS_MULTIPROC_DIR": str(folder), **env}, log_dir)
@@ -131,15 +124,11 @@ def start_worker(
     processes: int = 1,
     threads: int = 2,
 ) -> Process:
-    argv = [
-        str(BIN / "dramatiq"),
-        "--processes", str(processes),
-        "--threads", str(threads),
-        "workers.main:setup",
-    ]  # fmt: skip
-    # As the launch lines do (Procfile, k8s, `routines worker`): see launcher/cli.py.
-    idle_poll = {"dramatiq_worker_timeout": IDLE_POLL_MS}
-    return Process(name, argv, {**idle_poll, **own_metrics(log_dir, name), **env}, log_dir)
+    # The deployed command (Procfile, image, k8s): dramatiq's own command line, run by
+    # `routines worker` after the logging is set up (see launcher/cli.py).
+    argv = [str(BIN / "routines"), "worker", "--processes", str(processes)]
+    argv += ["--threads", str(threads)]
+    return Process(name, argv, {**own_metrics(log_dir, name), **env}, log_dir)
 
 
 def start_scheduler(env: Mapping[str, str], log_dir: Path, *, name: str = "scheduler") -> Process:
@@ -163,8 +152,12 @@ def own_metrics(log_dir: Path, name: str) -> dict[str, str]:
 def run_release(env: Mapping[str, str]) -> None:
     subprocess.run(
         [str(BIN / "routines"), "db", "upgrade"],
-        cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _wait_alive(process: Process, url: str, *, timeout: float) -> None:

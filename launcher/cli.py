@@ -117,7 +117,7 @@ def _web(args: argparse.Namespace) -> int:
 
 #: dramatiq's idle poll of Redis backs off up to this many ms (its own default is 1,000):
 #: a worker that found its queue empty a few times in a row would otherwise sleep up to
-#: a second before seeing the next run. Read by dramatiq at import, so set before exec.
+#: a second before seeing the next run. Read by dramatiq at import, so set before that.
 IDLE_POLL_MS = "50"
 
 
@@ -126,7 +126,19 @@ def _worker(args: argparse.Namespace) -> int:
     command = ["dramatiq", "--processes", str(args.processes), "--threads", str(args.threads)]
     if args.shutdown_timeout_ms is not None:
         command += ["--worker-shutdown-timeout", str(args.shutdown_timeout_ms)]
-    os.execvp("dramatiq", [*command, "workers.main:setup"])  # noqa: S606,S607
+    return dramatiq_main([*command, "workers.main:setup"])
+
+
+def dramatiq_main(argv: list[str]) -> int:
+    """dramatiq's own command line, run in this process after the logging is set up:
+    its `basicConfig` then finds a handler and adds none, so its start-up lines, and
+    those of the worker processes it forks, come out in the service's format."""
+    configure_logging("worker")
+    from dramatiq.cli import main, make_argument_parser
+
+    sys.argv = argv
+    parsed = make_argument_parser().parse_args(argv[1:])  # type: ignore[no-untyped-call]
+    return int(main(parsed) or 0)  # type: ignore[no-untyped-call]
 
 
 def _scheduler(_args: argparse.Namespace) -> int:

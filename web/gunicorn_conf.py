@@ -4,6 +4,7 @@ import os
 import tempfile
 
 from shared.platform.config_check import exit_if_misconfigured
+from shared.platform.logs import gunicorn_logconfig
 
 # The master reads this file before anything else: a misconfigured web process stops
 # here with one line, before any worker is forked.
@@ -21,6 +22,8 @@ graceful_timeout = 20
 timeout = 60
 keepalive = 5
 accesslog = None
+#: gunicorn's own lines (start-up, worker boots and exits, errors) in the service's format.
+logconfig_dict = gunicorn_logconfig("web")
 
 
 def child_exit(_server: object, worker: object) -> None:

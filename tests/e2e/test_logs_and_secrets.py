@@ -76,3 +76,28 @@ def test_logs_carry_ids_and_never_a_secret(stack: Stack) -> None:
     assert any(line.get("request_id") == request_id for line in decided), (
         "request id reached the worker"
     )
+
+
+def test_every_line_of_every_process_is_json_including_gunicorn_and_dramatiq(
+    stack: Stack,
+) -> None:
+    """Containers and log shippers read stderr line by line: the servers' own start-up
+    lines are JSON too, and no line carries a terminal colour escape."""
+    port = free_port()
+    web = start_web(stack.env, stack.log_dir, port=port)
+    worker = start_worker(stack.env, stack.log_dir)
+    scheduler = start_scheduler(stack.env, stack.log_dir)
+    with running(web, worker, scheduler):
+        wait_for(lambda: "is ready for action" in worker.output(), timeout=30, what="worker boot")
+        Api(HttpTransport(f"http://127.0.0.1:{port}")).ok("GET", "/api/health")
+    for process in (web, worker, scheduler):
+        text = process.output()
+        assert "\x1b[" not in text, process.name
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert lines, process.name
+        parsed = [json.loads(line) for line in lines]  # raises on a line that is not JSON
+        assert all({"ts", "level", "process", "logger", "msg"} <= set(p) for p in parsed)
+    web_loggers = {line["logger"] for line in json_lines(web.output())}
+    worker_loggers = {line["logger"] for line in json_lines(worker.output())}
+    assert "gunicorn.error" in web_loggers
+    assert "dramatiq.MainProcess" in worker_loggers

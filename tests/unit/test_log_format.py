@@ -69,3 +69,39 @@ def test_the_timestamp_does_not_depend_on_the_local_zone(monkeypatch: pytest.Mon
         monkeypatch.undo()
         time.tzset()
     assert line["ts"] == "2026-11-26T03:18:46.500Z"
+
+
+def test_a_terminal_gets_coloured_lines_and_anything_else_gets_json() -> None:
+    import io
+    import os
+
+    from shared.platform.logs import ConsoleFormatter, formatter_for
+
+    leader, follower = os.openpty()
+    try:
+        with os.fdopen(follower, "w") as terminal:
+            assert isinstance(formatter_for("embedded", terminal), ConsoleFormatter)
+    finally:
+        os.close(leader)
+    assert isinstance(formatter_for("embedded", io.StringIO()), JsonFormatter)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "tick", (), None)
+    assert "\x1b[" in ConsoleFormatter("embedded").format(record)
+    assert "\x1b[" not in JsonFormatter("embedded").format(record)
+
+
+def test_gunicorns_own_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging.config
+
+    from shared.platform.logs import gunicorn_logconfig
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    logging.config.dictConfig(gunicorn_logconfig("web"))
+    try:
+        logging.getLogger("gunicorn.error").info("Listening at: http://127.0.0.1:3100")
+    finally:
+        logging.getLogger("gunicorn.error").handlers.clear()
+        root.handlers[:], root.level = saved[0], saved[1]
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert (line["logger"], line["process"]) == ("gunicorn.error", "web")
+    assert line["msg"] == "Listening at: http://127.0.0.1:3100"

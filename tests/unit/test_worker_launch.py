@@ -15,10 +15,11 @@ from launcher import cli
 def launched(monkeypatch: pytest.MonkeyPatch, *argv: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
-    def execvp(file: str, argv: list[str]) -> None:
-        seen.update(file=file, argv=argv, timeout=os.environ.get("dramatiq_worker_timeout"))  # noqa: SIM112 (dramatiq spells it so)
+    def dramatiq_main(argv: list[str]) -> int:
+        seen.update(file=argv[0], argv=argv, timeout=os.environ.get("dramatiq_worker_timeout"))  # noqa: SIM112 (dramatiq spells it so)
+        return 0
 
-    monkeypatch.setattr(cli.os, "execvp", execvp)
+    monkeypatch.setattr(cli, "dramatiq_main", dramatiq_main)
     args = cli._parser().parse_args(["worker", *argv])
     args.handler(args)
     return seen
