@@ -20,7 +20,7 @@ from shared.models import (
     Routine,
     RoutineTrigger,
 )
-from shared.routines.service import RoutineDetail, RoutineListItem
+from shared.routines.reading import RoutineDetail, RoutineListItem
 from shared.routines.variables import shown
 from shared.runs.reading import RunSummary
 

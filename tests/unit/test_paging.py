@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.dialects import sqlite
 
 from shared.contract.errors import Invalid
-from shared.routines.service import ROUTINE_ORDER
+from shared.routines.reading import ROUTINE_ORDER
 from shared.work.issues import ISSUE_ORDER
 
 AT = datetime(2026, 11, 23, 9, 0, 0, 123456, tzinfo=UTC)

@@ -8,12 +8,8 @@ from flask import Blueprint, request
 
 from shared.contract.bodies import RoutineCreate, RoutinePatch, TriggerCreate
 from shared.contract.parsing import parse_body
-from shared.routines.service import (
-    create_routine,
-    list_routines,
-    routine_detail,
-    update_routine,
-)
+from shared.routines.reading import list_routines, routine_detail
+from shared.routines.service import create_routine, update_routine
 from shared.routines.triggers import create_trigger
 from shared.tenancy.lookup import company_from_path
 from web import presenters as p
