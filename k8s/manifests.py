@@ -1,4 +1,4 @@
-"""Where the manifests are, and how the renderer and the checks read a manifest.
+"""Where the manifests are, and how the checks read a manifest.
 
 Shared by k8s/render.py and every module of k8s/checks/, so that "the pod spec of a
 workload" or "does this selector match these labels" has one meaning everywhere.
@@ -6,7 +6,7 @@ workload" or "does this selector match these labels" has one meaning everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,6 @@ def pod_spec(document: Manifest) -> Manifest | None:
         spec: Manifest = document.get("spec", {}).get("template", {}).get("spec", {})
         return spec
     return None
-
-
-def containers(documents: Iterable[Manifest]) -> Iterator[Manifest]:
-    """Every container and init container of every workload."""
-    for document in documents:
-        spec = pod_spec(document)
-        if spec is not None:
-            yield from spec.get("containers", [])
-            yield from spec.get("initContainers", [])
 
 
 def own_labels(document: Manifest) -> dict[str, str]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from k8s import check
+from k8s.render import RenderError
 from launcher import cli
 
 
@@ -183,6 +185,19 @@ def test_overlay_patches_image_and_replicas(
     assert one(production, "HorizontalPodAutoscaler", "routines-web")["spec"]["minReplicas"] == 4
     for document in production:
         assert document["metadata"]["labels"]["app.kubernetes.io/name"] == "routines"
+
+
+def test_a_kustomization_kustomize_rejects_is_reported_with_its_error(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("resources:\n  - missing.yaml\n")
+    with pytest.raises(RenderError, match=r"kubectl kustomize failed \(exit 1\): .*missing\.yaml"):
+        check.render(tmp_path)
+
+
+def test_a_missing_kubectl_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RenderError, match=r"kubectl is neither beside .* nor on PATH"):
+        check.render(check.K8S_DIR / "base")
 
 
 def test_a_broken_manifest_is_reported(base: list[dict[str, Any]]) -> None:
