@@ -32,7 +32,10 @@ def page() -> Response:
 def summary() -> Any:
     with work() as w:
         data = ops_summary(
-            w.session, w.principal, broker=runtime().broker, now=now(),
+            w.session,
+            w.principal,
+            broker=runtime().broker,
+            now=now(),
             leader=leader_status(runtime().settings, runtime().redis),
-        )  # fmt: skip
+        )
         return asdict(data)

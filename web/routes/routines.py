@@ -61,9 +61,14 @@ def add_trigger(routine_id: str) -> Any:
         body = parse_body(TriggerCreate, json_object())
         box = runtime().box if body.kind == "webhook" else None
         created = create_trigger(
-            w.session, w.principal, routine_id=routine_id, command=body, box=box,
-            public_url=runtime().settings.public_url, now=now(),
-        )  # fmt: skip
+            w.session,
+            w.principal,
+            routine_id=routine_id,
+            command=body,
+            box=box,
+            public_url=runtime().settings.public_url,
+            now=now(),
+        )
         return with_secret(created), 201
 
 

@@ -30,9 +30,13 @@ def update(trigger_id: str) -> Any:
     with work() as w:
         raw = json_object()
         trigger = update_trigger(
-            w.session, w.principal, trigger_id=trigger_id,
-            command=parse_body(TriggerPatch, raw), raw_kind=raw.get("kind"), now=now(),
-        )  # fmt: skip
+            w.session,
+            w.principal,
+            trigger_id=trigger_id,
+            command=parse_body(TriggerPatch, raw),
+            raw_kind=raw.get("kind"),
+            now=now(),
+        )
         return p.trigger(trigger)
 
 
@@ -47,9 +51,13 @@ def delete(trigger_id: str) -> Any:
 def rotate(trigger_id: str) -> Any:
     with work() as w:
         rotated = rotate_secret(
-            w.session, w.principal, trigger_id=trigger_id, box=runtime().box,
-            public_url=runtime().settings.public_url, now=now(),
-        )  # fmt: skip
+            w.session,
+            w.principal,
+            trigger_id=trigger_id,
+            box=runtime().box,
+            public_url=runtime().settings.public_url,
+            now=now(),
+        )
         return with_secret(rotated)
 
 
@@ -66,9 +74,15 @@ def fire_public(public_id: str) -> Any:
     body = raw_body()
     with single_statements(runtime().autocommit) as connection:
         accepted = fire_webhook(
-            connection, public_id=public_id, headers=lower_case(request.headers), body=body,
-            content_type=request.mimetype or "", box=runtime().box, budget=budget, now=at,
-        )  # fmt: skip
+            connection,
+            public_id=public_id,
+            headers=lower_case(request.headers),
+            body=body,
+            content_type=request.mimetype or "",
+            box=runtime().box,
+            budget=budget,
+            now=at,
+        )
     if accepted.created:
         FIRES_ACCEPTED.labels("webhook").inc()
         runtime().dispatch_batcher.add(accepted.summary.run.id)
