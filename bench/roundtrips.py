@@ -34,7 +34,7 @@ from typing import Any
 import redis
 from sqlalchemy import event
 
-from bench.fixtures import Target, bench_world, make_routine_with_policy
+from bench.fixtures import make_webhook_targets
 from bench.noop_app import app as noop_app
 from bench.payloads import Request, manual_runs, signed_webhooks
 from bench.report import command_line, machine_facts, say, write_results
@@ -188,21 +188,7 @@ def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
     patch_redis(tally)
     client = create_app(runtime=runtime).test_client()
     api = Api(FlaskTransport(client), token=settings.admin_token)
-    company, agent, project = bench_world(api)
-    routine = make_routine_with_policy(api, company, agent, project, "always_enqueue", "cost")
-    created = api.ok(
-        "POST",
-        f"/api/routines/{routine['id']}/triggers",
-        {"kind": "webhook", "signingMode": "hmac_sha256", "replayWindowSec": 86400},
-        status=201,
-    )
-    material = created["secretMaterial"]
-    target = Target(
-        routine["id"],
-        created["trigger"]["publicId"],
-        "/" + material["webhookUrl"].split("/", 3)[3],
-        material["webhookSecret"],
-    )
+    (target,) = make_webhook_targets(api, 1, "always_enqueue", "cost")
     seq = iter(range(10**9))
 
     def send(request: Request) -> str:
@@ -215,7 +201,7 @@ def measure(env: dict[str, str], fires: int) -> dict[str, Any]:
         return send(signed_webhooks([target], 1, next(seq))[0])
 
     def manual() -> str:
-        return send(manual_runs([routine["id"]], settings.admin_token or "", 1, next(seq))[0])
+        return send(manual_runs([target.routine_id], settings.admin_token or "", 1, next(seq))[0])
 
     for _ in range(20):  # warm caches: compiled statements, Fernet, connections
         decide(runtime, uuid.UUID(webhook()))
