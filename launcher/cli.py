@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.platform.config_check import exit_if_misconfigured
@@ -110,9 +111,17 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _web(args: argparse.Namespace) -> int:
-    command = ["gunicorn", "--bind", args.bind, "--workers", str(args.workers)]
+    gunicorn = installed_beside_python("gunicorn")
+    command = [gunicorn, "--bind", args.bind, "--workers", str(args.workers)]
     config = ["--config", "python:web.gunicorn_conf", "web.wsgi:app"]
-    os.execvp("gunicorn", [*command, *config])  # noqa: S606,S607 (replaces this process)
+    os.execvp(gunicorn, [*command, *config])  # noqa: S606 (replaces this process)
+
+
+def installed_beside_python(program: str) -> str:
+    """The program of this Python's environment (a virtualenv's bin/ need not be on PATH:
+    `.venv/bin/routines web` works unactivated), else whichever PATH finds."""
+    beside = Path(sys.executable).parent / program
+    return str(beside) if beside.exists() else program
 
 
 #: dramatiq's idle poll of Redis backs off up to this many ms (its own default is 1,000):
