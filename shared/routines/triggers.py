@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,8 +19,11 @@ from shared.schedules.cron_walk import next_fire_after
 from shared.tenancy.access import may_manage_routine
 from shared.tenancy.auth import Principal
 from shared.tenancy.lookup import load_visible
+from shared.webhooks.signing import STANDARD_PREFIX
 
 TRIGGER_NOT_FOUND = "Routine trigger not found"
+#: Random bytes in a Standard Webhooks secret (the specification asks for 24 to 64).
+STANDARD_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ def _set_schedule(
 def _new_secret(
     session: Session, trigger: RoutineTrigger, box: SecretBox, public_url: str, now: datetime
 ) -> SecretMaterial:
-    value = secrets.token_hex(24)
+    value = _secret_value(trigger.signing_mode)
     secret = Secret(
         company_id=trigger.company_id, kind="webhook", ciphertext=box.seal(value), created_at=now
     )
@@ -208,3 +212,11 @@ def _new_secret(
     trigger.secret_id = secret.id
     assert trigger.public_id is not None
     return SecretMaterial(webhook_url(public_url, trigger.public_id), value)
+
+
+def _secret_value(signing_mode: str | None) -> str:
+    """`whsec_<base64>` for Standard Webhooks, as its senders expect; 48 hex otherwise."""
+    if signing_mode == "standard_webhooks":
+        raw = secrets.token_bytes(STANDARD_SECRET_BYTES)
+        return STANDARD_PREFIX + base64.b64encode(raw).decode("ascii")
+    return secrets.token_hex(24)

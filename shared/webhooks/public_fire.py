@@ -181,6 +181,10 @@ def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 def _idempotency_key(hook: _Hook, headers: Mapping[str, str]) -> str | None:
+    """In Standard Webhooks mode the signed `webhook-id` is the key, whatever else is sent:
+    a captured delivery sent again with another key still finds the first run."""
+    if hook.signing_mode == "standard_webhooks":
+        return (headers.get("webhook-id") or "").strip()[:255] or None
     key = (headers.get("idempotency-key") or "").strip()
     if not key and hook.signing_mode == "github_hmac":
         key = (headers.get("x-github-delivery") or "").strip()
