@@ -33,15 +33,17 @@ BODIES: dict[str, type[BaseModel]] = {
     "routines.update": b.RoutinePatch,
     "routines.add_trigger": b.TriggerCreate,
     "triggers.update": b.TriggerPatch,
+    "triggers.rotate": b.SecretRotate,
     "runs.fire": b.RunCreate,
 }
 _REF = "#/components/schemas/{model}"
 #: Endpoints whose POST carries no schema'd body (or any JSON object, for webhooks).
 NO_BODY = {
     "projects.resume",
-    "triggers.rotate",
     "triggers.fire_public",
 }
+#: Endpoints whose body may be left out (every key has a default).
+OPTIONAL_BODY = {"triggers.rotate"}
 #: Success status per endpoint where it is not 200.
 STATUS = {
     "companies.create": "201",
@@ -170,7 +172,7 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     if endpoint in BODIES:
         ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
         operation["requestBody"] = {
-            "required": True,
+            "required": endpoint not in OPTIONAL_BODY,
             "content": {"application/json": {"schema": ref}},
         }
     elif endpoint == "triggers.fire_public":

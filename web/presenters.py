@@ -119,6 +119,7 @@ TRIGGER = (
     "signing_mode",
     "replay_window_sec",
     "last_rotated_at",
+    "previous_secret_expires_at",
     "last_result",
     *_AUTHORS,
     *_STAMPS,

@@ -49,6 +49,7 @@ CronExpression = Annotated[StrictStr, Field(max_length=200), STORABLE]
 Timezone = Annotated[StrictStr, Field(max_length=64), STORABLE]
 Key = Annotated[StrictStr, Field(max_length=255), STORABLE]
 ReplayWindow = Annotated[int, Field(ge=30, le=86400), INTEGRAL]
+GraceSeconds = Annotated[int, Field(ge=0, le=86400), INTEGRAL]
 Variables = Annotated[list[JsonObject], Field(max_length=100)]
 
 
@@ -186,6 +187,12 @@ class TriggerPatch(Body):
     timezone: Omittable[Timezone] = None
     signing_mode: Omittable[SigningMode] = None
     replay_window_sec: Omittable[ReplayWindow] = None
+
+
+class SecretRotate(Body):
+    """How long the secret being replaced keeps verifying; 0, the old one fails at once."""
+
+    grace_seconds: GraceSeconds = 0
 
 
 class RunCreate(StrictBody):

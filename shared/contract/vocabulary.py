@@ -24,7 +24,7 @@ ConcurrencyPolicy = Literal["coalesce_if_active", "skip_if_active", "always_enqu
 CatchUpPolicy = Literal["skip_missed", "enqueue_missed_with_cap"]
 CATCH_UP_POLICIES: tuple[CatchUpPolicy, ...] = get_args(CatchUpPolicy)
 TriggerKind = Literal["schedule", "webhook", "api"]
-SigningMode = Literal["bearer", "hmac_sha256", "github_hmac", "none"]
+SigningMode = Literal["bearer", "hmac_sha256", "github_hmac", "standard_webhooks", "none"]
 #: The sources a caller may name when firing by hand or by API.
 CallerRunSource = Literal["manual", "api"]
 Permission = Literal["tasks:assign"]

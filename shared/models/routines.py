@@ -83,7 +83,12 @@ class RoutineTrigger(HasId, HasTimestamps, HasAuthors, Base):
     secret_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("secrets.id", ondelete="SET NULL")
     )
-    signing_mode: Mapped[str | None] = mapped_column(String(16))
+    #: The secret a rotation with a grace replaced: it keeps verifying until its expiry.
+    previous_secret_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("secrets.id", ondelete="SET NULL")
+    )
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signing_mode: Mapped[str | None] = mapped_column(String(32))
     replay_window_sec: Mapped[int | None] = mapped_column(Integer)
     last_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_result: Mapped[str | None] = mapped_column(Text)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from shared.contract.bodies import TriggerCreate, TriggerPatch
+from shared.contract.bodies import SecretRotate, TriggerCreate, TriggerPatch
 from shared.contract.errors import Invalid, Unprocessable
 from shared.models import Routine, RoutineTrigger, Secret
 from shared.platform.secrets_box import SecretBox
@@ -18,8 +20,11 @@ from shared.schedules.cron_walk import next_fire_after
 from shared.tenancy.access import may_manage_routine
 from shared.tenancy.auth import Principal
 from shared.tenancy.lookup import load_visible
+from shared.webhooks.signing import STANDARD_PREFIX
 
 TRIGGER_NOT_FOUND = "Routine trigger not found"
+#: Random bytes in a Standard Webhooks secret (the specification asks for 24 to 64).
+STANDARD_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -132,17 +137,13 @@ def _kind_specific(command: TriggerPatch) -> list[tuple[str, str, object]]:
 
 
 def delete_trigger(session: Session, principal: Principal, *, trigger_id: str) -> None:
-    """The secret goes with it; runs keep their trigger id and show `trigger: null`."""
+    """The secrets go with it; runs keep their trigger id and show `trigger: null`."""
     trigger, routine = _load(session, principal, trigger_id, for_update=True)
     may_manage_routine(principal, routine, assigns=False)
-    secret_id = trigger.secret_id
+    secret_ids = (trigger.secret_id, trigger.previous_secret_id)
     session.delete(trigger)
     session.flush()
-    if secret_id is not None:
-        secret = session.get(Secret, secret_id)
-        if secret is not None:
-            session.delete(secret)
-    session.flush()
+    _delete_secrets(session, *secret_ids)
 
 
 def rotate_secret(
@@ -150,18 +151,24 @@ def rotate_secret(
     principal: Principal,
     *,
     trigger_id: str,
+    command: SecretRotate,
     box: SecretBox,
     public_url: str,
     now: datetime,
 ) -> TriggerWithSecret:
+    """A new secret. With a grace the replaced one keeps verifying until now + grace;
+    there is one previous secret at most, so an earlier grace ends here at once."""
     trigger, routine = _load(session, principal, trigger_id, for_update=True)
     may_manage_routine(principal, routine, assigns=False)
     if trigger.kind != "webhook":
         raise Unprocessable("Only webhook triggers can rotate secrets")
-    old = session.get(Secret, trigger.secret_id) if trigger.secret_id else None
+    ended, replaced = trigger.previous_secret_id, trigger.secret_id
     material = _new_secret(session, trigger, box, public_url, now)
-    if old is not None:
-        session.delete(old)
+    grace = command.grace_seconds
+    trigger.previous_secret_id = replaced if grace else None
+    trigger.previous_secret_expires_at = now + timedelta(seconds=grace) if grace else None
+    session.flush()
+    _delete_secrets(session, ended, None if grace else replaced)
     trigger.last_rotated_at = now
     trigger.updated_at = now
     session.flush()
@@ -196,10 +203,18 @@ def _set_schedule(
     trigger.next_run_at = next_fire_after(spec, timezone, now)
 
 
+def _delete_secrets(session: Session, *secret_ids: uuid.UUID | None) -> None:
+    for secret_id in secret_ids:
+        secret = session.get(Secret, secret_id) if secret_id else None
+        if secret is not None:
+            session.delete(secret)
+    session.flush()
+
+
 def _new_secret(
     session: Session, trigger: RoutineTrigger, box: SecretBox, public_url: str, now: datetime
 ) -> SecretMaterial:
-    value = secrets.token_hex(24)
+    value = _secret_value(trigger.signing_mode)
     secret = Secret(
         company_id=trigger.company_id, kind="webhook", ciphertext=box.seal(value), created_at=now
     )
@@ -208,3 +223,11 @@ def _new_secret(
     trigger.secret_id = secret.id
     assert trigger.public_id is not None
     return SecretMaterial(webhook_url(public_url, trigger.public_id), value)
+
+
+def _secret_value(signing_mode: str | None) -> str:
+    """`whsec_<base64>` for Standard Webhooks, as its senders expect; 48 hex otherwise."""
+    if signing_mode == "standard_webhooks":
+        raw = secrets.token_bytes(STANDARD_SECRET_BYTES)
+        return STANDARD_PREFIX + base64.b64encode(raw).decode("ascii")
+    return secrets.token_hex(24)

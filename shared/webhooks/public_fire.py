@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shared.contract import jsontext
 from shared.contract.errors import (
@@ -69,8 +69,12 @@ class _Hook:
     ciphertext: str
     routine_status: str
     variables: list[Any] | None
+    #: The secret a rotation with a grace replaced, and when it stops verifying.
+    previous_ciphertext: str | None
+    previous_expires_at: datetime | None
 
 
+_Previous = aliased(Secret, name="previous_secret")
 #: The look-up: the trigger, its secret and its routine in one round trip, planned once
 #: per connection (shared.platform.prepared); a fire only binds `public_id`.
 _LOOKUP = Prepared(
@@ -87,9 +91,12 @@ _LOOKUP = Prepared(
         Secret.ciphertext,
         Routine.status.label("routine_status"),
         Routine.variables,
+        _Previous.ciphertext.label("previous_ciphertext"),
+        RoutineTrigger.previous_secret_expires_at,
     )
     .join(Secret, Secret.id == RoutineTrigger.secret_id)
     .join(Routine, Routine.id == RoutineTrigger.routine_id)
+    .outerjoin(_Previous, _Previous.id == RoutineTrigger.previous_secret_id)
     .where(RoutineTrigger.public_id == bindparam("public_id"), RoutineTrigger.kind == "webhook"),
 )
 
@@ -123,7 +130,7 @@ def fire_webhook(
     if row is None:
         raise NotFound(NOT_FOUND)
     hook = _Hook(*cast(tuple[Any, ...], row))
-    verified = _verify(hook, _open_secret(box, hook), headers, body, now)
+    verified = _verify(hook, _secrets(box, hook, now), headers, body, now)
     budget.spend_trigger(public_id)
     if not hook.enabled or hook.routine_status != "active":
         raise Conflict(NOT_ACTIVE)
@@ -148,21 +155,24 @@ def fire_webhook(
 
 
 def _verify(
-    hook: _Hook, secret: str, headers: Mapping[str, str], body: bytes, now: datetime
+    hook: _Hook, secrets: list[str], headers: Mapping[str, str], body: bytes, now: datetime
 ) -> Verified:
+    """The current secret, then the previous one while its grace lasts: either verifies."""
     mode = hook.signing_mode or "bearer"
-    try:
-        return verify(
-            mode=mode,
-            secret=secret,
-            headers=headers,
-            body=body,
-            now=now,
-            window_seconds=hook.replay_window_sec or 300,
-        )
-    except Unauthorized:
-        SIGNATURE_FAILURES.labels(mode).inc()
-        raise
+    for secret in secrets:
+        try:
+            return verify(
+                mode=mode,
+                secret=secret,
+                headers=headers,
+                body=body,
+                now=now,
+                window_seconds=hook.replay_window_sec or 300,
+            )
+        except Unauthorized:
+            continue
+    SIGNATURE_FAILURES.labels(mode).inc()
+    raise Unauthorized("Unauthorized")
 
 
 def _hash(replay_key: str | None) -> str | None:
@@ -181,10 +191,31 @@ def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 def _idempotency_key(hook: _Hook, headers: Mapping[str, str]) -> str | None:
+    """In Standard Webhooks mode the signed `webhook-id` is the key, whatever else is sent:
+    a captured delivery sent again with another key still finds the first run."""
+    if hook.signing_mode == "standard_webhooks":
+        return (headers.get("webhook-id") or "").strip()[:255] or None
     key = (headers.get("idempotency-key") or "").strip()
     if not key and hook.signing_mode == "github_hmac":
         key = (headers.get("x-github-delivery") or "").strip()
     return key[:255] or None
+
+
+def _secrets(box: SecretBox, hook: _Hook, now: datetime) -> list[str]:
+    """The secrets a delivery may be signed with: the current one, and the previous one
+    until its grace ends (`now` is the injected clock's)."""
+    current = [_open_secret(box, hook)]
+    expires = hook.previous_expires_at
+    if hook.previous_ciphertext is None or expires is None or now >= expires:
+        return current
+    try:
+        return [*current, box.open(hook.previous_ciphertext)]
+    except CannotOpen:  # the current secret still verifies; only the grace is lost
+        log.warning(
+            "previous webhook secret cannot be decrypted",
+            extra={"trigger_id": str(hook.trigger_id)},
+        )
+        return current
 
 
 def _open_secret(box: SecretBox, hook: _Hook) -> str:

@@ -403,6 +403,18 @@ def test_the_run_body_is_strict_and_the_routine_body_lenient(doc: Doc) -> None:
     assert routine["properties"]["title"]["maxLength"] == 200
 
 
+def test_the_rotate_body_is_optional_and_documents_the_grace_bounds(doc: Doc) -> None:
+    operation = doc["paths"]["/api/routine-triggers/{triggerId}/rotate-secret"]["post"]
+    assert operation["requestBody"]["required"] is False
+    grace = body_schema(doc, operation)["properties"]["graceSeconds"]
+    assert (grace["minimum"], grace["maximum"], grace["default"]) == (0, 86400, 0)
+
+
+def test_the_signing_modes_include_standard_webhooks(doc: Doc) -> None:
+    trigger = body_schema(doc, doc["paths"]["/api/routines/{routineId}/triggers"]["post"])
+    assert "standard_webhooks" in trigger["properties"]["signingMode"]["enum"]
+
+
 def test_the_trigger_body_documents_the_replay_window_bounds(doc: Doc) -> None:
     trigger = body_schema(doc, doc["paths"]["/api/routines/{routineId}/triggers"]["post"])
     window = trigger["properties"]["replayWindowSec"]

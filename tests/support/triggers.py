@@ -24,6 +24,7 @@ TRIGGER_FIELDS = {
     "signingMode",
     "replayWindowSec",
     "lastRotatedAt",
+    "previousSecretExpiresAt",
     "lastResult",
     "createdByAgentId",
     "createdByUserId",

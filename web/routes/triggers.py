@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from shared.contract.bodies import TriggerPatch
+from shared.contract.bodies import SecretRotate, TriggerPatch
 from shared.contract.parsing import parse_body
 from shared.platform.db import single_statements
 from shared.platform.metrics import FIRES_ACCEPTED
@@ -54,6 +54,7 @@ def rotate(trigger_id: str) -> Any:
             w.session,
             w.principal,
             trigger_id=trigger_id,
+            command=parse_body(SecretRotate, json_object()),
             box=runtime().box,
             public_url=runtime().settings.public_url,
             now=now(),

@@ -51,7 +51,7 @@ def hooks(world: FuzzWorld) -> Hooks:
     company = make_company(api, "Hooks")
     routine = make_routine(api, company, make_agent(api, company), title="Hook")
     signed = {}
-    for mode in ("bearer", "hmac_sha256", "github_hmac"):
+    for mode in SIGNED_MODES:
         created = add_trigger(api, routine, kind="webhook", signingMode=mode, replayWindowSec=300)
         signed[mode] = (created["trigger"]["publicId"], created["secretMaterial"]["webhookSecret"])
     return Hooks(signed)
@@ -74,6 +74,8 @@ SIGNATURES = st.one_of(
     st.sampled_from(["", "sha256=", "sha1=abc", "sha256=" + "z" * 64, "=" * 80]),
     HEADER_TEXT,
 )
+SIGNED_MODES = ["bearer", "hmac_sha256", "github_hmac", "standard_webhooks"]
+BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 TIMESTAMPS = st.one_of(
     st.builds(lambda: str(int(time.time()))),
     st.builds(lambda: str(int(time.time() * 1000))),
@@ -87,6 +89,14 @@ BEARERS = st.one_of(
     HEADER_TEXT,
     st.sampled_from(["Bearer", "Basic Zm9vOmJhcg==", f"Bearer {ADMIN_TOKEN}"]),
 )
+#: Standard Webhooks signature lists: `v1,<base64>` entries (random, so never valid) or junk.
+STANDARD_SIGNATURES = st.one_of(
+    HEADER_TEXT,
+    st.lists(
+        st.builds("{},{}".format, st.sampled_from(["v1", "v2", ""]), st.text(BASE64, max_size=60)),
+        max_size=4,
+    ).map(" ".join),
+)
 WEBHOOK_HEADERS = st.fixed_dictionaries(
     {},
     optional={
@@ -95,6 +105,9 @@ WEBHOOK_HEADERS = st.fixed_dictionaries(
         "X-Paperclip-Signature": SIGNATURES,
         "X-Hub-Signature-256": SIGNATURES,
         "X-GitHub-Delivery": HEADER_TEXT,
+        "webhook-id": HEADER_TEXT,
+        "webhook-timestamp": TIMESTAMPS,
+        "webhook-signature": STANDARD_SIGNATURES,
         "Idempotency-Key": HEADER_TEXT,
         "Content-Type": CONTENT_TYPES.filter(lambda c: c is not None),
     },
@@ -110,7 +123,7 @@ WEBHOOK_BODIES = st.one_of(
 
 @FUZZ
 @given(
-    mode=st.sampled_from(["bearer", "hmac_sha256", "github_hmac"]),
+    mode=st.sampled_from(SIGNED_MODES),
     headers=WEBHOOK_HEADERS,
     body=WEBHOOK_BODIES,
 )

@@ -82,7 +82,9 @@ def test_each_webhook_gets_its_own_public_id_and_secret(api: Api, world: World) 
     assert len({b["secretMaterial"]["webhookSecret"] for b in bodies}) == 3
 
 
-@pytest.mark.parametrize("mode", ["bearer", "hmac_sha256", "github_hmac", "none"])
+@pytest.mark.parametrize(
+    "mode", ["bearer", "hmac_sha256", "github_hmac", "standard_webhooks", "none"]
+)
 def test_every_signing_mode_can_be_chosen(api: Api, world: World, mode: str) -> None:
     assert added(api, world, kind="webhook", signingMode=mode)["signingMode"] == mode
 
