@@ -34,6 +34,7 @@ BODIES: dict[str, type[BaseModel]] = {
     "routines.add_trigger": b.TriggerCreate,
     "triggers.update": b.TriggerPatch,
     "runs.fire": b.RunCreate,
+    "schedules.preview": b.CronPreview,
 }
 _REF = "#/components/schemas/{model}"
 #: Endpoints whose POST carries no schema'd body (or any JSON object, for webhooks).

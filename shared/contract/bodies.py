@@ -50,6 +50,8 @@ Timezone = Annotated[StrictStr, Field(max_length=64), STORABLE]
 Key = Annotated[StrictStr, Field(max_length=255), STORABLE]
 ReplayWindow = Annotated[int, Field(ge=30, le=86400), INTEGRAL]
 Variables = Annotated[list[JsonObject], Field(max_length=100)]
+#: How many fire times a preview lists.
+PreviewCount = Annotated[int, Field(ge=1, le=100), INTEGRAL]
 
 
 class Body(BaseModel):
@@ -199,3 +201,11 @@ class RunCreate(StrictBody):
     execution_workspace_id: Nullable[Key] = None
     execution_workspace_preference: Nullable[Key] = None
     execution_workspace_settings: Nullable[JsonObject] = None
+
+
+class CronPreview(Body):
+    """An expression not saved anywhere, checked as a schedule trigger's would be."""
+
+    cron_expression: CronExpression
+    timezone: Timezone = "UTC"
+    count: PreviewCount = 10

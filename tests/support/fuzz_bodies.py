@@ -57,6 +57,7 @@ QUERY_KEYS = [
     "originId",
     "assigneeAgentId",
     "projectId",
+    "count",
 ]
 CRONS = ["0 9 * * *", "*/5 * * * *", "@daily", "0 0 9 * * 1", "61 * * * *", "* * * * ?", ""]
 TIMEZONES = ["UTC", "Europe/Paris", "America/New_York", "Mars/Olympus", "", "../../etc/passwd"]
