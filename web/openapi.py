@@ -35,6 +35,7 @@ BODIES: dict[str, type[BaseModel]] = {
     "triggers.update": b.TriggerPatch,
     "runs.fire": b.RunCreate,
     "schedules.preview": b.CronPreview,
+    "schedules.backfill": b.Backfill,
 }
 _REF = "#/components/schemas/{model}"
 #: Endpoints whose POST carries no schema'd body (or any JSON object, for webhooks).
@@ -59,6 +60,7 @@ STATUS = {
     "triggers.delete": "204",
     "runs.fire": "202",
     "triggers.fire_public": "202",
+    "schedules.backfill": "202",
 }
 PUBLIC = {"triggers.fire_public", "health.ready", "health.live", "health.openapi_document"}
 #: Lists served in keyset pages (`limit`, `cursor`, a `Link` header), with their filters.

@@ -18,6 +18,7 @@ from shared.contract.fields import (
     STORABLE,
     TRIMMED,
     Boolean,
+    Instant,
     JsonObject,
     Nullable,
     Omittable,
@@ -209,3 +210,10 @@ class CronPreview(Body):
     cron_expression: CronExpression
     timezone: Timezone = "UTC"
     count: PreviewCount = 10
+
+
+class Backfill(Body):
+    """The range [from, to) whose ticks get a run each; `from` and `to` are the keys."""
+
+    start: Annotated[Instant, Field(alias="from")]
+    end: Annotated[Instant, Field(alias="to")]

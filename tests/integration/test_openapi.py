@@ -266,6 +266,9 @@ def test_every_reference_in_the_document_resolves(doc: Doc) -> None:
         ("/api/routine-triggers/{triggerId}", "delete", "204"),
         ("/api/routine-triggers/{triggerId}", "patch", "200"),
         ("/api/routines/{routineId}", "get", "200"),
+        ("/api/routine-triggers/{triggerId}/next-runs", "get", "200"),
+        ("/api/cron/preview", "post", "200"),
+        ("/api/routine-triggers/{triggerId}/backfill", "post", "202"),
     ],
 )
 def test_success_statuses_are_the_contracts(doc: Doc, path: str, method: str, status: str) -> None:
