@@ -260,11 +260,20 @@ def test_a_disabled_trigger_is_a_409(sched_api: Api, timed: Runtime) -> None:
     assert runs_of_trigger(timed, trigger["id"]) == []
 
 
-def test_a_paused_routine_may_be_backfilled_as_it_may_be_run_by_hand(sched_api: Api) -> None:
+def test_a_paused_routine_may_be_backfilled_but_its_schedule_runs_do_not_fire(
+    sched_api: Api, drain: Callable[[], None]
+) -> None:
+    """Only archived is refused (as for a manual run); the runs are schedule runs, though,
+    and a schedule run of a routine that is not active is decided as not fired."""
     world = make_world(sched_api)
     trigger = hourly(sched_api, world)
     sched_api.ok("PATCH", f"/api/routines/{world.routine['id']}", {"status": "paused"})
     assert backfilled(sched_api, trigger, HOURS_0_TO_3)["recorded"] == 3
+    drain()
+    runs = runs_by_tick(sched_api, world).values()
+    assert {(run["linkedIssueId"], run["failureReason"]) for run in runs} == {
+        (None, "Routine is not active")
+    }
 
 
 @pytest.mark.parametrize("trigger_id", [str(uuid.uuid4()), "not-a-uuid"])
