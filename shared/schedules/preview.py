@@ -1,6 +1,6 @@
-"""The next fire times of a schedule, saved or not (issue: preview), walked by the same
-cron_walk the scheduler fires by, so a preview across daylight saving shows exactly the
-instants the scheduler will fire at."""
+"""The next fire times of a schedule, saved or not (issue: preview), found by the same
+cron_walk.next_fire_after the scheduler moves a trigger's next run with, so a preview
+across daylight saving shows exactly the instants the scheduler will fire at."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from shared.contract.errors import Invalid, Unprocessable
 from shared.models import RoutineTrigger
 from shared.routines.triggers import TRIGGER_NOT_FOUND
 from shared.schedules.cron_parse import parse_cron, validate_timezone
-from shared.schedules.cron_walk import SEARCH_HORIZON, ticks_between
+from shared.schedules.cron_walk import next_fire_after
 from shared.tenancy.auth import Principal
 from shared.tenancy.lookup import load_visible
 
@@ -31,8 +30,7 @@ _COUNT = re.compile(r"[0-9]{1,3}")
 class FireTimes:
     cron_expression: str
     timezone: str
-    #: UTC instants strictly after now, oldest first; fewer than asked only for an
-    #: expression that matches that rarely within the search horizon.
+    #: UTC instants strictly after now, oldest first.
     times: tuple[datetime, ...]
     trigger_id: uuid.UUID | None = None
 
@@ -67,6 +65,12 @@ def cron_fire_times(command: CronPreview, *, now: datetime) -> FireTimes:
 
 
 def next_fire_times(cron: str, timezone: str, *, now: datetime, count: int) -> tuple[datetime, ...]:
-    """The first `count` ticks strictly after `now`, as the scheduler walks them."""
+    """The first `count` ticks strictly after `now`, each found from the one before, as
+    the scheduler finds a trigger's next run from its last tick."""
     spec, zone = parse_cron(cron), validate_timezone(timezone)
-    return tuple(islice(ticks_between(spec, zone, now, now + SEARCH_HORIZON), count))
+    times: list[datetime] = []
+    at = now
+    for _ in range(count):
+        at = next_fire_after(spec, zone, at)
+        times.append(at)
+    return tuple(times)
