@@ -140,7 +140,7 @@ def test_backfilled_runs_are_decided_like_any_schedule_run(
     backfilled(sched_api, trigger, HOURS_0_TO_3)
     drain()
     runs = runs_by_tick(sched_api, world)
-    first, *rest = (runs[t] for t in sorted(runs))
+    first, *rest = (runs[t] for t in sorted(runs))  # decided oldest tick first
     assert first["status"] == "issue_created"
     assert first["linkedIssue"]["title"] == "Digest for 2026-11-23T00:00:00.000Z"
     assert [run["status"] for run in rest] == ["coalesced", "coalesced"]  # coalesce_if_active
@@ -153,9 +153,11 @@ def test_backfilled_runs_of_an_always_enqueue_routine_each_get_an_issue(
     world = make_world(sched_api, concurrencyPolicy="always_enqueue")
     backfilled(sched_api, hourly(sched_api, world), HOURS_0_TO_3)
     drain()
-    runs = runs_by_tick(sched_api, world).values()
-    assert [run["status"] for run in runs] == ["issue_created"] * 3
-    assert len({run["linkedIssueId"] for run in runs}) == 3
+    runs = runs_by_tick(sched_api, world)
+    in_order = [runs[t] for t in sorted(runs)]
+    assert [run["status"] for run in in_order] == ["issue_created"] * 3
+    identifiers = [run["linkedIssue"]["identifier"] for run in in_order]
+    assert identifiers == sorted(identifiers, key=lambda i: int(i.rsplit("-", 1)[1]))
 
 
 def test_backfilled_runs_of_a_paused_project_are_skipped(
