@@ -97,6 +97,18 @@ _PAGE_PARAMETERS = [
         "schema": {"type": "string"},
     },
 ]
+#: Query parameters of endpoints other than the paged lists.
+QUERY: dict[str, list[dict[str, Any]]] = {
+    "schedules.next_runs": [
+        {
+            "name": "count",
+            "in": "query",
+            "required": False,
+            "description": "How many fire times: 1..100; anything else is a 400.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+        }
+    ],
+}
 _LINK = {
     "description": 'RFC 8288 `<url>; rel="next"`: this request\'s URL with its other query '
     "parameters, the next `cursor` and the `limit` used. Absent on the last page.",
@@ -170,6 +182,7 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
         operation["security"] = []
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
+    operation["parameters"] += QUERY.get(endpoint, [])
     if endpoint in BODIES:
         ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
         operation["requestBody"] = {

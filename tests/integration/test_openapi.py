@@ -319,6 +319,13 @@ def test_a_paged_list_documents_its_filters_limit_cursor_and_link_header(
     assert 'rel="next"' in success["headers"]["Link"]["description"]
 
 
+def test_next_runs_documents_its_count(doc: Doc) -> None:
+    operation = doc["paths"]["/api/routine-triggers/{triggerId}/next-runs"]["get"]
+    count = query_parameters(operation)["count"]
+    assert count["required"] is False
+    assert count["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
+
+
 # Security as documented is security as served
 
 
