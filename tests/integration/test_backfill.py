@@ -12,6 +12,7 @@ import pytest
 
 from devstack.api import (
     Api,
+    FlaskTransport,
     Response,
     World,
     make_agent,
@@ -21,7 +22,10 @@ from devstack.api import (
     make_world,
 )
 from shared.platform.runtime import Runtime
-from tests.integration.test_schedules import add_schedule, runs_of_trigger
+from tests.integration.test_races import all_at_once
+from tests.integration.test_schedules import add_schedule, fire_due, runs_of_trigger
+from tests.support.clock import FixedClock
+from web.app import create_app
 
 CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a Monday
 HOURS_0_TO_3 = {"from": "2026-11-23T00:00:00Z", "to": "2026-11-23T03:00:00Z"}
@@ -127,6 +131,29 @@ def test_exactly_the_limit_of_ticks_is_allowed(sched_api: Api) -> None:
         sched_api, trigger, {"from": "2026-11-22T00:00:00Z", "to": "2026-11-22T16:40:00Z"}
     )
     assert (body["recorded"], body["skipped"], len(body["runs"])) == (1000, 0, 1000)
+
+
+def test_concurrent_backfills_of_one_range_record_each_tick_once(
+    sched_api: Api, timed: Runtime
+) -> None:
+    trigger = hourly(sched_api, make_world(sched_api))
+    apis = [Api(FlaskTransport(create_app(runtime=timed).test_client())) for _ in range(4)]
+    bodies = all_at_once(4, lambda i: backfilled(apis[i], trigger, HOURS_0_TO_3))
+    assert sum(body["recorded"] for body in bodies) == 3
+    assert all(body["recorded"] + body["skipped"] == 3 for body in bodies)
+    assert len(runs_of_trigger(timed, trigger["id"])) == 3
+
+
+def test_a_backfill_racing_the_scheduler_over_a_due_tick_gives_it_one_run(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    trigger = add_schedule(sched_api, make_world(sched_api).routine, "* * * * *")
+    assert trigger["nextRunAt"] == "2026-11-23T09:01:00.000Z"
+    clock.advance(seconds=62)
+    body = {"from": "2026-11-23T09:00:00Z", "to": "2026-11-23T09:01:02Z"}
+    all_at_once(2, lambda i: fire_due(timed) if i else backfilled(sched_api, trigger, body))
+    ticks = [run.scheduled_for for run in runs_of_trigger(timed, trigger["id"])]
+    assert ticks == [CLOCK_START, datetime(2026, 11, 23, 9, 1, tzinfo=UTC)]
 
 
 # Deciding
