@@ -19,6 +19,7 @@ from web.routes import (
     projects,
     routines,
     runs,
+    schedules,
     triggers,
 )
 
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     routines.bp,
     runs.bp,
     triggers.bp,
+    schedules.bp,
     metrics.bp,
     ops.bp,
     health.bp,

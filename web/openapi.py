@@ -35,6 +35,8 @@ BODIES: dict[str, type[BaseModel]] = {
     "triggers.update": b.TriggerPatch,
     "triggers.rotate": b.SecretRotate,
     "runs.fire": b.RunCreate,
+    "schedules.preview": b.CronPreview,
+    "schedules.backfill": b.Backfill,
 }
 _REF = "#/components/schemas/{model}"
 #: Endpoints whose POST carries no schema'd body (or any JSON object, for webhooks).
@@ -60,6 +62,7 @@ STATUS = {
     "triggers.delete": "204",
     "runs.fire": "202",
     "triggers.fire_public": "202",
+    "schedules.backfill": "202",
 }
 PUBLIC = {"triggers.fire_public", "health.ready", "health.live", "health.openapi_document"}
 #: Lists served in keyset pages (`limit`, `cursor`, a `Link` header), with their filters.
@@ -96,6 +99,18 @@ _PAGE_PARAMETERS = [
         "schema": {"type": "string"},
     },
 ]
+#: Query parameters of endpoints other than the paged lists.
+QUERY: dict[str, list[dict[str, Any]]] = {
+    "schedules.next_runs": [
+        {
+            "name": "count",
+            "in": "query",
+            "required": False,
+            "description": "How many fire times: 1..100; anything else is a 400.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+        }
+    ],
+}
 _LINK = {
     "description": 'RFC 8288 `<url>; rel="next"`: this request\'s URL with its other query '
     "parameters, the next `cursor` and the `limit` used. Absent on the last page.",
@@ -169,6 +184,7 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
         operation["security"] = []
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
+    operation["parameters"] += QUERY.get(endpoint, [])
     if endpoint in BODIES:
         ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
         operation["requestBody"] = {

@@ -23,6 +23,7 @@ from shared.models import (
 from shared.routines.reading import RoutineDetail, RoutineListItem
 from shared.routines.variables import shown
 from shared.runs.reading import RunSummary
+from shared.schedules.preview import FireTimes
 
 Json = dict[str, Any]
 
@@ -208,6 +209,15 @@ def run_summary(summary: RunSummary) -> Json:
     body["linkedIssue"] = issue_brief(summary.linked_issue)
     t = summary.trigger
     body["trigger"] = {"id": str(t.id), "kind": t.kind, "label": t.label} if t else None
+    return body
+
+
+def fire_times(times: FireTimes) -> Json:
+    """A preview; a saved trigger's names it first."""
+    body: Json = {"triggerId": str(times.trigger_id)} if times.trigger_id else {}
+    body["cronExpression"] = times.cron_expression
+    body["timezone"] = times.timezone
+    body["times"] = [iso(t) for t in times.times]
     return body
 
 

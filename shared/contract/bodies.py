@@ -18,6 +18,7 @@ from shared.contract.fields import (
     STORABLE,
     TRIMMED,
     Boolean,
+    Instant,
     JsonObject,
     Nullable,
     Omittable,
@@ -51,6 +52,8 @@ Key = Annotated[StrictStr, Field(max_length=255), STORABLE]
 ReplayWindow = Annotated[int, Field(ge=30, le=86400), INTEGRAL]
 GraceSeconds = Annotated[int, Field(ge=0, le=86400), INTEGRAL]
 Variables = Annotated[list[JsonObject], Field(max_length=100)]
+#: How many fire times a preview lists.
+PreviewCount = Annotated[int, Field(ge=1, le=100), INTEGRAL]
 
 
 class Body(BaseModel):
@@ -206,3 +209,18 @@ class RunCreate(StrictBody):
     execution_workspace_id: Nullable[Key] = None
     execution_workspace_preference: Nullable[Key] = None
     execution_workspace_settings: Nullable[JsonObject] = None
+
+
+class CronPreview(Body):
+    """An expression not saved anywhere, checked as a schedule trigger's would be."""
+
+    cron_expression: CronExpression
+    timezone: Timezone = "UTC"
+    count: PreviewCount = 10
+
+
+class Backfill(Body):
+    """The range [from, to) whose ticks get a run each; `from` and `to` are the keys."""
+
+    start: Annotated[Instant, Field(alias="from")]
+    end: Annotated[Instant, Field(alias="to")]

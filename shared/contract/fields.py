@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, PlainValidator, StrictBool
@@ -82,11 +83,34 @@ def _number(value: Any) -> float:
     return value
 
 
+def _instant(value: Any) -> datetime:
+    """An ISO 8601 instant with its offset (`Z` or `+02:00`), in UTC: a naive time would
+    mean whatever zone the server is in."""
+    if not isinstance(value, str):
+        raise problem(f"Expected string, received {type_name(value)}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise problem("Expected an ISO 8601 instant") from None
+    if parsed.utcoffset() is None:
+        raise problem("Expected an ISO 8601 instant with a time zone")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 has no UTC datetime
+        raise problem("Expected an ISO 8601 instant") from None
+
+
 #: Validators of numbers: like those of strings, they go after the bounds.
 INTEGRAL = BeforeValidator(_integer)
 FINITE = BeforeValidator(_number)
 
 Uuid = Annotated[uuid.UUID, BeforeValidator(_uuid)]
+#: An instant on the wire, as the API writes them (shared.contract.timefmt); aware, in UTC.
+Instant = Annotated[
+    datetime,
+    PlainValidator(_instant, json_schema_input_type=str),
+    Field(json_schema_extra={"format": "date-time"}),
+]
 Boolean = StrictBool
 #: Any JSON object, passed through as it is (its keys are not validated either).
 JsonObject = Annotated[

@@ -40,7 +40,8 @@ S = TypeVar("S")
 @dataclass(frozen=True)
 class Loaded:
     routines: dict[uuid.UUID, RoutineState]
-    #: Oldest first (created_at, id): the order runs are decided in.
+    #: Oldest first (created_at, then scheduled_for so that the ticks one page or backfill
+    #: recorded at once are decided oldest tick first, then id): the order of decisions.
     runs: list[RunState]
     triggers: dict[uuid.UUID, TriggerState]
     paused_projects: frozenset[uuid.UUID]
@@ -127,7 +128,7 @@ def _read_runs(
         query = query.where(taken | RoutineRun.id.in_(run_ids)).limit(limit)
     else:
         query = query.where(RoutineRun.id.in_(run_ids))
-    query = query.order_by(RoutineRun.created_at, RoutineRun.id)
+    query = query.order_by(RoutineRun.created_at, RoutineRun.scheduled_for, RoutineRun.id)
     return _states(RunState, session.execute(query).all())
 
 

@@ -111,7 +111,7 @@ def record_page(
         if row.routine_id in routines and (plan := planner.plan(row, routines[row.routine_id]))
     }
     rows = [
-        _run_row(trigger, routine, tick, now)
+        tick_run_row(trigger.id, routine, tick, now)
         for trigger, routine, plan in plans.values()
         for tick in plan.fire
     ]
@@ -172,19 +172,20 @@ class _Planner:
             return None
 
 
-def _run_row(
-    trigger: Row[*tuple[Any, ...]], routine: Row[*tuple[Any, ...]], tick: datetime, now: datetime
+def tick_run_row(
+    trigger_id: uuid.UUID, routine: Row[*tuple[Any, ...]] | Routine, tick: datetime, now: datetime
 ) -> dict[str, Any]:
     """Every column of a `received` schedule run (Core inserts skip the ORM's defaults).
     A tick whose required variables cannot be resolved is still recorded, carrying its
-    problem, and the worker decides it `failed` under the routine lock like any run."""
+    problem, and the worker decides it `failed` under the routine lock like any run.
+    Backfills (shared.schedules.backfill) record their ticks with it too."""
     try:
         values, problem = resolve(routine.variables or [], []), None
     except Unprocessable as error:
         values, problem = {}, error.message
     request = RunRequest(
         source="schedule",
-        trigger_id=trigger.id,
+        trigger_id=trigger_id,
         scheduled_for=tick,
         variables=values,
         failure_reason=problem,

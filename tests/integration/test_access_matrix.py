@@ -55,6 +55,12 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "delete trigger": ("DELETE", "/api/routine-triggers/{api_trigger}", None),
     "rotate secret": ("POST", "/api/routine-triggers/{webhook_trigger}/rotate-secret", None),
     "manual run": ("POST", "/api/routines/{routine}/run", {}),
+    "next runs": ("GET", "/api/routine-triggers/{schedule_trigger}/next-runs", None),
+    "backfill": (
+        "POST",
+        "/api/routine-triggers/{schedule_trigger}/backfill",
+        {"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T03:00:00Z"},
+    ),
 }
 
 OK = "2xx"
@@ -75,6 +81,8 @@ TABLE: dict[str, tuple[str, ...]] = {
     "delete trigger":   (OK,   OK,      OK,    OK,    "403", "404",  "404",   "401"),
     "rotate secret":    (OK,   OK,      OK,    OK,    "403", "404",  "404",   "401"),
     "manual run":       (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
+    "next runs":        (OK,   OK,      OK,    OK,    OK,    "404",  "404",   "401"),
+    "backfill":         (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
 }
 # fmt: on
 
@@ -87,9 +95,9 @@ CELLS = [
 
 @dataclass
 class World:
-    """Company A: a routine owned by one agent (with a run, an api and a webhook trigger),
-    a paused routine of the same agent, a second agent and two members; company B: an
-    agent and a member who may assign work there."""
+    """Company A: a routine owned by one agent (with a run, an api, a webhook and an
+    hourly schedule trigger), a paused routine of the same agent, a second agent and two
+    members; company B: an agent and a member who may assign work there."""
 
     ids: dict[str, str]
     tokens: dict[str, str | None]
@@ -104,6 +112,8 @@ def make_matrix_world(api: Api) -> World:
     triggers = f"/api/routines/{routine['id']}/triggers"
     api_trigger = api.ok("POST", triggers, {"kind": "api"})["trigger"]
     webhook_trigger = api.ok("POST", triggers, {"kind": "webhook"})["trigger"]
+    hourly = {"kind": "schedule", "cronExpression": "0 * * * *"}
+    schedule_trigger = api.ok("POST", triggers, hourly)["trigger"]
     beta = make_company(api, "Beta")
     return World(
         ids={
@@ -115,6 +125,7 @@ def make_matrix_world(api: Api) -> World:
             "run": fire(api, routine)["id"],
             "api_trigger": api_trigger["id"],
             "webhook_trigger": webhook_trigger["id"],
+            "schedule_trigger": schedule_trigger["id"],
         },
         tokens={
             "admin": ADMIN_TOKEN,

@@ -266,6 +266,9 @@ def test_every_reference_in_the_document_resolves(doc: Doc) -> None:
         ("/api/routine-triggers/{triggerId}", "delete", "204"),
         ("/api/routine-triggers/{triggerId}", "patch", "200"),
         ("/api/routines/{routineId}", "get", "200"),
+        ("/api/routine-triggers/{triggerId}/next-runs", "get", "200"),
+        ("/api/cron/preview", "post", "200"),
+        ("/api/routine-triggers/{triggerId}/backfill", "post", "202"),
     ],
 )
 def test_success_statuses_are_the_contracts(doc: Doc, path: str, method: str, status: str) -> None:
@@ -314,6 +317,13 @@ def test_a_paged_list_documents_its_filters_limit_cursor_and_link_header(
     assert success["content"]["application/json"]["schema"]["type"] == "array"
     assert success["headers"]["Link"]["schema"] == {"type": "string"}
     assert 'rel="next"' in success["headers"]["Link"]["description"]
+
+
+def test_next_runs_documents_its_count(doc: Doc) -> None:
+    operation = doc["paths"]["/api/routine-triggers/{triggerId}/next-runs"]["get"]
+    count = query_parameters(operation)["count"]
+    assert count["required"] is False
+    assert count["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}
 
 
 # Security as documented is security as served

@@ -57,8 +57,19 @@ QUERY_KEYS = [
     "originId",
     "assigneeAgentId",
     "projectId",
+    "count",
 ]
 CRONS = ["0 9 * * *", "*/5 * * * *", "@daily", "0 0 9 * * 1", "61 * * * *", "* * * * ?", ""]
+#: Backfill bounds: a few real ranges' ends, the calendar's edges, naive and impossible.
+INSTANTS = [
+    "2026-01-01T00:00:00Z",
+    "2026-01-01T05:00:00.123+05:00",
+    "1971-12-31T23:59:59Z",
+    "0001-01-01T00:00:00+05:00",
+    "9999-12-31T23:59:59-05:00",
+    "2026-01-01T00:00:00",
+    "2026-02-30T00:00:00Z",
+]
 TIMEZONES = ["UTC", "Europe/Paris", "America/New_York", "Mars/Olympus", "", "../../etc/passwd"]
 TITLES = ["Daily {{ who }}", "{{date}} {{ timestamp }}", "{{ dueDate }} for {{x}}", "{{ 1bad }}"]
 VARIABLE = st.fixed_dictionaries(
@@ -99,6 +110,10 @@ def property_value(name: str, prop: dict[str, Any], world: FuzzWorld) -> st.Sear
         right: st.SearchStrategy[Any] = st.sampled_from(prop["enum"])
     elif prop.get("format") == "uuid":
         right = st.sampled_from(world.every_id) | st.uuids().map(str)
+    elif prop.get("format") == "date-time":
+        right = st.sampled_from(INSTANTS) | st.datetimes(timezones=st.timezones()).map(
+            lambda d: d.isoformat()
+        )
     elif name == "cronExpression":
         right = st.sampled_from(CRONS)
     elif name == "timezone":
