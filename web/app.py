@@ -10,6 +10,7 @@ from shared.platform.settings import Settings
 from web import telemetry
 from web.errors import register_error_handlers
 from web.routes import (
+    activity,
     agents,
     companies,
     health,
@@ -30,6 +31,7 @@ BLUEPRINTS = (
     routines.bp,
     runs.bp,
     triggers.bp,
+    activity.bp,
     metrics.bp,
     ops.bp,
     health.bp,

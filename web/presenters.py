@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.contract.timefmt import iso
 from shared.models import (
+    ActivityEntry,
     Agent,
     AgentKey,
     BoardUser,
@@ -151,6 +152,17 @@ RUN = (
     "completed_at",
     *_STAMPS,
 )
+ACTIVITY = (
+    "id",
+    "company_id",
+    "actor_type",
+    "actor_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "details",
+    "created_at",
+)
 
 
 def company(row: Company) -> Json:
@@ -208,6 +220,10 @@ def run_summary(summary: RunSummary) -> Json:
     t = summary.trigger
     body["trigger"] = {"id": str(t.id), "kind": t.kind, "label": t.label} if t else None
     return body
+
+
+def activity_entry(row: ActivityEntry) -> Json:
+    return pick(row, ACTIVITY)
 
 
 def routine_list_item(item: RoutineListItem) -> Json:

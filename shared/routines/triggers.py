@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change, tracked
 from shared.contract.bodies import TriggerCreate, TriggerPatch
 from shared.contract.errors import Invalid, Unprocessable
 from shared.models import Routine, RoutineTrigger, Secret
@@ -72,6 +73,7 @@ def create_trigger(
         material = _new_secret(session, trigger, box, public_url, now)
     session.add(trigger)
     session.flush()
+    record_change(session, actor=principal, verb="created", row=trigger, before=None, now=now)
     return TriggerWithSecret(trigger, material)
 
 
@@ -102,6 +104,7 @@ def update_trigger(
         if value is not None and kind != trigger.kind:
             raise Unprocessable(f"{name} only applies to {kind} triggers")
     enabling = command.enabled is True and not trigger.enabled
+    before = tracked(trigger)
     if "label" in command.model_fields_set:
         trigger.label = command.label
     if command.enabled is not None:
@@ -118,6 +121,7 @@ def update_trigger(
     trigger.updated_by_user_id = principal.user_id
     trigger.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="updated", row=trigger, before=before, now=now)
     return trigger
 
 
@@ -131,11 +135,13 @@ def _kind_specific(command: TriggerPatch) -> list[tuple[str, str, object]]:
     ]
 
 
-def delete_trigger(session: Session, principal: Principal, *, trigger_id: str) -> None:
+def delete_trigger(
+    session: Session, principal: Principal, *, trigger_id: str, now: datetime
+) -> None:
     """The secret goes with it; runs keep their trigger id and show `trigger: null`."""
     trigger, routine = _load(session, principal, trigger_id, for_update=True)
     may_manage_routine(principal, routine, assigns=False)
-    secret_id = trigger.secret_id
+    secret_id, before = trigger.secret_id, tracked(trigger)
     session.delete(trigger)
     session.flush()
     if secret_id is not None:
@@ -143,6 +149,9 @@ def delete_trigger(session: Session, principal: Principal, *, trigger_id: str) -
         if secret is not None:
             session.delete(secret)
     session.flush()
+    record_change(
+        session, actor=principal, verb="deleted", row=trigger, before=before, now=now, deleted=True
+    )
 
 
 def rotate_secret(
@@ -158,6 +167,7 @@ def rotate_secret(
     may_manage_routine(principal, routine, assigns=False)
     if trigger.kind != "webhook":
         raise Unprocessable("Only webhook triggers can rotate secrets")
+    before = tracked(trigger)
     old = session.get(Secret, trigger.secret_id) if trigger.secret_id else None
     material = _new_secret(session, trigger, box, public_url, now)
     if old is not None:
@@ -165,6 +175,9 @@ def rotate_secret(
     trigger.last_rotated_at = now
     trigger.updated_at = now
     session.flush()
+    record_change(
+        session, actor=principal, verb="secret_rotated", row=trigger, before=before, now=now
+    )
     return TriggerWithSecret(trigger, material)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change
 from shared.contract.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from shared.models import Routine, RoutineRun, RoutineTrigger
 from shared.platform.prepared import Prepared
@@ -77,7 +78,12 @@ def request_manual_run(
         "requested_by_agent_id": principal.agent_id,
         "requested_by_user_id": principal.user_id,
     }
-    return record_run(session, routine=routine, request=request, now=now, **run_by)
+    recorded = record_run(session, routine=routine, request=request, now=now, **run_by)
+    if recorded.created:
+        record_change(
+            session, actor=principal, verb="requested", row=recorded.run, before=None, now=now
+        )
+    return recorded
 
 
 def record_run(
