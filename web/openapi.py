@@ -42,6 +42,7 @@ NO_BODY = {
     "projects.resume",
     "triggers.rotate",
     "triggers.fire_public",
+    "runs.replay",
 }
 #: Success status per endpoint where it is not 200.
 STATUS = {
@@ -58,6 +59,7 @@ STATUS = {
     "routines.add_trigger": "201",
     "triggers.delete": "204",
     "runs.fire": "202",
+    "runs.replay": "202",
     "triggers.fire_public": "202",
 }
 PUBLIC = {"triggers.fire_public", "health.ready", "health.live", "health.openapi_document"}

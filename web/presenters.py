@@ -148,6 +148,7 @@ RUN = (
     "trigger_payload",
     "linked_issue_id",
     "coalesced_into_run_id",
+    "replay_of_run_id",
     "failure_reason",
     "completed_at",
     *_STAMPS,

@@ -49,6 +49,8 @@ class RunRequest:
     #: A problem found while recording (a schedule tick without its variables): the run
     #: is decided `failed` with it.
     failure_reason: str | None = None
+    #: The run this one replays (shared.runs.replay).
+    replay_of_run_id: uuid.UUID | None = None
 
 
 def request_manual_run(
@@ -121,6 +123,7 @@ NEW_RUN_COLUMNS = (
     "assignee_agent_id_override",
     "execution_workspace",
     "failure_reason",
+    "replay_of_run_id",
     "requested_by_agent_id",
     "requested_by_user_id",
     "created_at",
@@ -156,6 +159,7 @@ def run_values(
         "assignee_agent_id_override": request.assignee_agent_id,
         "execution_workspace": request.execution_workspace,
         "failure_reason": request.failure_reason,
+        "replay_of_run_id": request.replay_of_run_id,
         "requested_by_agent_id": None,
         "requested_by_user_id": None,
         "created_at": now,
