@@ -55,6 +55,8 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "delete trigger": ("DELETE", "/api/routine-triggers/{api_trigger}", None),
     "rotate secret": ("POST", "/api/routine-triggers/{webhook_trigger}/rotate-secret", None),
     "manual run": ("POST", "/api/routines/{routine}/run", {}),
+    "replay run": ("POST", "/api/routine-runs/{run}/replay", None),
+    "list activity": ("GET", "/api/companies/{company}/activity", None),
 }
 
 OK = "2xx"
@@ -75,6 +77,8 @@ TABLE: dict[str, tuple[str, ...]] = {
     "delete trigger":   (OK,   OK,      OK,    OK,    "403", "404",  "404",   "401"),
     "rotate secret":    (OK,   OK,      OK,    OK,    "403", "404",  "404",   "401"),
     "manual run":       (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
+    "replay run":       (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
+    "list activity":    (OK,   OK,      OK,    OK,    OK,    "403",  "403",   "401"),
 }
 # fmt: on
 
@@ -143,6 +147,7 @@ def snapshot(api: Api, world: World) -> list[Any]:
         api.ok("GET", f"/api/routines/{world.ids['routine']}"),
         api.ok("GET", f"/api/routines/{world.ids['paused']}"),
         api.ok("GET", f"/api/companies/{world.ids['company']}/routines"),
+        api.ok("GET", f"/api/companies/{world.ids['company']}/activity"),
     ]
 
 
