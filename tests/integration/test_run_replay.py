@@ -17,7 +17,12 @@ from devstack.api import (
     make_member,
     make_world,
 )
+from shared.platform.db import transaction
+from shared.platform.runtime import Runtime
+from shared.schedules.due import due_triggers
 from tests.support.activity import activity
+from tests.support.clock import FixedClock
+from workers.actors import fire_tick
 
 Drain = Callable[[], None]
 
@@ -148,6 +153,33 @@ def test_a_webhook_delivery_is_replayed_with_its_body(api: Api, drain: Drain) ->
     assert (new["source"], new["triggerId"]) == ("webhook", created["trigger"]["id"])
     assert new["triggerPayload"] == {"event": "push", "ref": "main"}
     assert new["replayOfRunId"] == delivered.body["id"]
+
+
+def test_a_schedule_run_is_replayed_beside_its_tick(
+    sched_api: Api, timed: Runtime, clock: FixedClock
+) -> None:
+    """The unique (trigger, tick) index belongs to the original: the replay has no tick."""
+    world = make_world(sched_api)
+    trigger = add_trigger(sched_api, world.routine, kind="schedule", cronExpression="* * * * *")
+    clock.advance(seconds=61)
+    with transaction(timed.sessions) as session:
+        due = due_triggers(session, now=clock.now(), limit=10)
+    for tick in due:
+        fire_tick(timed, tick.trigger_id, tick.due_at)
+    (original,) = sched_api.ok("GET", f"/api/routines/{world.routine['id']}/runs")
+    assert original["scheduledFor"] is not None
+
+    response = replay(sched_api, original)
+
+    assert response.status == 202
+    new = response.body
+    assert (new["source"], new["triggerId"], new["scheduledFor"]) == (
+        "schedule",
+        trigger["id"],
+        None,
+    )
+    assert new["replayOfRunId"] == original["id"]
+    assert len(sched_api.ok("GET", f"/api/routines/{world.routine['id']}/runs")) == 2
 
 
 def test_an_archived_routine_is_a_409(api: Api) -> None:
