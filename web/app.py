@@ -10,6 +10,7 @@ from shared.platform.settings import Settings
 from web import telemetry
 from web.errors import register_error_handlers
 from web.routes import (
+    activity,
     agents,
     companies,
     health,
@@ -32,6 +33,7 @@ BLUEPRINTS = (
     runs.bp,
     triggers.bp,
     schedules.bp,
+    activity.bp,
     metrics.bp,
     ops.bp,
     health.bp,

@@ -13,6 +13,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from shared.contract import bodies as b
+from shared.contract import queries as q
 from web.presenters import camel
 
 #: Request body model of each endpoint that takes one.
@@ -43,6 +44,7 @@ _REF = "#/components/schemas/{model}"
 NO_BODY = {
     "projects.resume",
     "triggers.fire_public",
+    "runs.replay",
 }
 #: Endpoints whose body may be left out (every key has a default).
 OPTIONAL_BODY = {"triggers.rotate"}
@@ -61,6 +63,7 @@ STATUS = {
     "routines.add_trigger": "201",
     "triggers.delete": "204",
     "runs.fire": "202",
+    "runs.replay": "202",
     "triggers.fire_public": "202",
     "schedules.backfill": "202",
 }
@@ -74,6 +77,11 @@ PAGED: dict[str, tuple[str, ...]] = {
     "projects.goals": (),
     "issues.index": ("status", "originKind", "originId", "assigneeAgentId"),
     "routines.index": ("projectId",),
+}
+#: Lists whose query is a model (checked: a bad value is a 400), paged by the query
+#: parameter named here, which the `Link` header's next URL sets.
+QUERIES: dict[str, tuple[type[BaseModel], str]] = {
+    "activity.index": (q.ActivityQuery, "before"),
 }
 _FILTERS = {
     "status": "Comma-separated issue statuses; unknown ones match nothing.",
@@ -111,11 +119,11 @@ QUERY: dict[str, list[dict[str, Any]]] = {
         }
     ],
 }
-_LINK = {
-    "description": 'RFC 8288 `<url>; rel="next"`: this request\'s URL with its other query '
-    "parameters, the next `cursor` and the `limit` used. Absent on the last page.",
-    "schema": {"type": "string"},
-}
+_LINK_TEXT = (
+    'RFC 8288 `<url>; rel="next"`: this request\'s URL with its other query '
+    "parameters, the next `{position}` and the `limit` used. Absent on the last page."
+)
+_LINK = {"description": _LINK_TEXT.format(position="cursor"), "schema": {"type": "string"}}
 _ERRORS = {
     "400": "Validation error or malformed JSON",
     "401": "No or bad credentials",
@@ -185,6 +193,8 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
     operation["parameters"] += QUERY.get(endpoint, [])
+    if endpoint in QUERIES:
+        _queried(operation, *QUERIES[endpoint])
     if endpoint in BODIES:
         ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
         operation["requestBody"] = {
@@ -214,6 +224,34 @@ def _paged(operation: dict[str, Any], filters: tuple[str, ...]) -> None:
     success = operation["responses"]["200"]
     success["content"]["application/json"]["schema"] = {"type": "array", "items": {}}
     success["headers"] = {"Link": _LINK}
+
+
+def _queried(operation: dict[str, Any], model: type[BaseModel], position: str) -> None:
+    """One query parameter per field of the model, its schema generated like a body's."""
+    schema = model.model_json_schema(by_alias=True, schema_generator=_BodySchema)
+    operation["parameters"] += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": field.pop("description", ""),
+            "schema": _not_null(field),
+        }
+        for name, field in schema["properties"].items()
+    ]
+    success = operation["responses"]["200"]
+    success["content"]["application/json"]["schema"] = {"type": "array", "items": {}}
+    success["headers"] = {"Link": {**_LINK, "description": _LINK_TEXT.format(position=position)}}
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or a string, never null."""
+    out = dict(schema)
+    if isinstance(out.get("type"), list):
+        out["type"] = next(t for t in out["type"] if t != "null")
+    if "enum" in out:
+        out["enum"] = [choice for choice in out["enum"] if choice is not None]
+    return out
 
 
 def body_schemas(models: Iterable[type[BaseModel]]) -> dict[str, Any]:

@@ -26,16 +26,19 @@ def page_request() -> PageRequest:
     )
 
 
-def paged(page: Page[T], present: Callable[[T], Any]) -> Any:
+def paged(page: Page[T], present: Callable[[T], Any], *, position: str = "cursor") -> Any:
+    """`position` names the query parameter the next page's position goes in: `cursor`,
+    or `before` for the activity log, whose position is an entry id."""
     body = [present(item) for item in page.items]
     if page.next_cursor is None:
         return body
-    return body, {"Link": f'<{next_page_url(page.next_cursor)}>; rel="next"'}
+    return body, {"Link": f'<{next_page_url(page.next_cursor, position)}>; rel="next"'}
 
 
-def next_page_url(cursor: str) -> str:
-    """This request's own URL with its filters, the cursor and the limit actually used."""
-    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in PAGE_PARAMETERS]
+def next_page_url(cursor: str, position: str = "cursor") -> str:
+    """This request's own URL with its filters, the position and the limit actually used."""
+    skipped = (*PAGE_PARAMETERS, position)
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in skipped]
     limit = str(clamp_limit(request.args.get("limit")))
-    query = urlencode([*kept, ("cursor", cursor), ("limit", limit)], quote_via=quote)
+    query = urlencode([*kept, (position, cursor), ("limit", limit)], quote_via=quote)
     return f"{iri_to_uri(request.base_url)}?{query}"

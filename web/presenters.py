@@ -9,6 +9,7 @@ from typing import Any
 
 from shared.contract.timefmt import iso
 from shared.models import (
+    ActivityEntry,
     Agent,
     AgentKey,
     BoardUser,
@@ -149,9 +150,21 @@ RUN = (
     "trigger_payload",
     "linked_issue_id",
     "coalesced_into_run_id",
+    "replay_of_run_id",
     "failure_reason",
     "completed_at",
     *_STAMPS,
+)
+ACTIVITY = (
+    "id",
+    "company_id",
+    "actor_type",
+    "actor_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "details",
+    "created_at",
 )
 
 
@@ -219,6 +232,10 @@ def fire_times(times: FireTimes) -> Json:
     body["timezone"] = times.timezone
     body["times"] = [iso(t) for t in times.times]
     return body
+
+
+def activity_entry(row: ActivityEntry) -> Json:
+    return pick(row, ACTIVITY)
 
 
 def routine_list_item(item: RoutineListItem) -> Json:

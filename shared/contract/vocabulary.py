@@ -29,3 +29,7 @@ SigningMode = Literal["bearer", "hmac_sha256", "github_hmac", "standard_webhooks
 CallerRunSource = Literal["manual", "api"]
 Permission = Literal["tasks:assign"]
 ROUTINE_EXECUTION = "routine_execution"
+#: Who an activity entry says acted: a board user is a "user"; "system" is no caller.
+ActorType = Literal["agent", "user", "admin", "system"]
+#: What an activity entry is about; actions are `<entity type>.<verb>` strings.
+EntityType = Literal["routine", "trigger", "run", "project", "agent", "agent_key"]

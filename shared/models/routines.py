@@ -146,6 +146,9 @@ class RoutineRun(HasId, HasTimestamps, Base):
     execution_workspace: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     linked_issue_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     coalesced_into_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: The run this one replays (POST /api/routine-runs/{id}/replay); no foreign key, like
+    #: `coalesced_into_run_id`.
+    replay_of_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set when the worker decided; fire-to-decision latency is decided_at - created_at.

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change, tracked
 from shared.contract.bodies import RoutineCreate, RoutinePatch
 from shared.contract.errors import Conflict, Unprocessable
 from shared.models import Company, Routine, RoutineTrigger
@@ -72,6 +73,7 @@ def create_routine(
         routine.status = "paused"
     session.add(routine)
     session.flush()
+    record_change(session, actor=principal, verb="created", row=routine, before=None, now=now)
     return routine
 
 
@@ -98,6 +100,7 @@ def update_routine(
         reassigns=new_assignee != routine.assignee_agent_id,
         activates=command.status == "active" and routine.status != "active",
     )
+    before = tracked(routine)
     if routine.status == "archived" and command.status not in (None, "archived"):
         raise Conflict("Archived routines cannot be reactivated")
     # Only references that change are re-checked, so an existing one stays valid.
@@ -129,6 +132,7 @@ def update_routine(
     routine.updated_by_user_id = principal.user_id
     routine.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="updated", row=routine, before=before, now=now)
     return routine
 
 

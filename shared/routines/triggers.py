@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change, tracked
 from shared.contract.bodies import SecretRotate, TriggerCreate, TriggerPatch
 from shared.contract.errors import Invalid, Unprocessable
 from shared.models import Routine, RoutineTrigger, Secret
@@ -77,6 +78,7 @@ def create_trigger(
         material = _new_secret(session, trigger, box, public_url, now)
     session.add(trigger)
     session.flush()
+    record_change(session, actor=principal, verb="created", row=trigger, before=None, now=now)
     return TriggerWithSecret(trigger, material)
 
 
@@ -107,6 +109,7 @@ def update_trigger(
         if value is not None and kind != trigger.kind:
             raise Unprocessable(f"{name} only applies to {kind} triggers")
     enabling = command.enabled is True and not trigger.enabled
+    before = tracked(trigger)
     if "label" in command.model_fields_set:
         trigger.label = command.label
     if command.enabled is not None:
@@ -123,6 +126,7 @@ def update_trigger(
     trigger.updated_by_user_id = principal.user_id
     trigger.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="updated", row=trigger, before=before, now=now)
     return trigger
 
 
@@ -136,14 +140,19 @@ def _kind_specific(command: TriggerPatch) -> list[tuple[str, str, object]]:
     ]
 
 
-def delete_trigger(session: Session, principal: Principal, *, trigger_id: str) -> None:
+def delete_trigger(
+    session: Session, principal: Principal, *, trigger_id: str, now: datetime
+) -> None:
     """The secrets go with it; runs keep their trigger id and show `trigger: null`."""
     trigger, routine = _load(session, principal, trigger_id, for_update=True)
     may_manage_routine(principal, routine, assigns=False)
-    secret_ids = (trigger.secret_id, trigger.previous_secret_id)
+    secret_ids, before = (trigger.secret_id, trigger.previous_secret_id), tracked(trigger)
     session.delete(trigger)
     session.flush()
     _delete_secrets(session, *secret_ids)
+    record_change(
+        session, actor=principal, verb="deleted", row=trigger, before=before, now=now, deleted=True
+    )
 
 
 def rotate_secret(
@@ -162,7 +171,7 @@ def rotate_secret(
     may_manage_routine(principal, routine, assigns=False)
     if trigger.kind != "webhook":
         raise Unprocessable("Only webhook triggers can rotate secrets")
-    ended, replaced = trigger.previous_secret_id, trigger.secret_id
+    ended, replaced, before = trigger.previous_secret_id, trigger.secret_id, tracked(trigger)
     material = _new_secret(session, trigger, box, public_url, now)
     grace = command.grace_seconds
     trigger.previous_secret_id = replaced if grace else None
@@ -172,6 +181,9 @@ def rotate_secret(
     trigger.last_rotated_at = now
     trigger.updated_at = now
     session.flush()
+    record_change(
+        session, actor=principal, verb="secret_rotated", row=trigger, before=before, now=now
+    )
     return TriggerWithSecret(trigger, material)
 
 

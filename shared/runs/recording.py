@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change
 from shared.contract.errors import Conflict, Forbidden, Invalid, NotFound, Unprocessable
 from shared.models import Routine, RoutineRun, RoutineTrigger
 from shared.platform.prepared import Prepared
@@ -48,6 +49,8 @@ class RunRequest:
     #: A problem found while recording (a schedule tick without its variables): the run
     #: is decided `failed` with it.
     failure_reason: str | None = None
+    #: The run this one replays (shared.runs.replay).
+    replay_of_run_id: uuid.UUID | None = None
 
 
 def request_manual_run(
@@ -77,7 +80,12 @@ def request_manual_run(
         "requested_by_agent_id": principal.agent_id,
         "requested_by_user_id": principal.user_id,
     }
-    return record_run(session, routine=routine, request=request, now=now, **run_by)
+    recorded = record_run(session, routine=routine, request=request, now=now, **run_by)
+    if recorded.created:
+        record_change(
+            session, actor=principal, verb="requested", row=recorded.run, before=None, now=now
+        )
+    return recorded
 
 
 def record_run(
@@ -115,6 +123,7 @@ NEW_RUN_COLUMNS = (
     "assignee_agent_id_override",
     "execution_workspace",
     "failure_reason",
+    "replay_of_run_id",
     "requested_by_agent_id",
     "requested_by_user_id",
     "created_at",
@@ -150,6 +159,7 @@ def run_values(
         "assignee_agent_id_override": request.assignee_agent_id,
         "execution_workspace": request.execution_workspace,
         "failure_reason": request.failure_reason,
+        "replay_of_run_id": request.replay_of_run_id,
         "requested_by_agent_id": None,
         "requested_by_user_id": None,
         "created_at": now,

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_activity
 from shared.contract.bodies import Backfill
 from shared.contract.errors import Conflict, Unprocessable
+from shared.contract.timefmt import iso
 from shared.models import Routine, RoutineRun, RoutineTrigger
 from shared.routines.triggers import TRIGGER_NOT_FOUND
 from shared.schedules.cron_parse import CronSpec, parse_cron, validate_timezone
@@ -62,6 +64,21 @@ def backfill_trigger(
     rows = [tick_run_row(trigger.id, routine, tick, now) for tick in ticks]
     inserted = {run_id for run_id, _, _ in insert_runs(session.connection(), rows)}
     runs = tuple(RoutineRun(**row) for row in rows if row["id"] in inserted)
+    record_activity(
+        session,
+        company_id=trigger.company_id,
+        actor=principal,
+        action="trigger.backfilled",
+        entity_type="trigger",
+        entity_id=trigger.id,
+        details={
+            "from": iso(command.start),
+            "to": iso(command.end),
+            "recorded": len(runs),
+            "skipped": len(rows) - len(runs),
+        },
+        now=now,
+    )
     return Backfilled(runs=runs, skipped=len(rows) - len(runs))
 
 

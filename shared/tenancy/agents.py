@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change, tracked
 from shared.contract.bodies import AgentCreate, AgentPatch
 from shared.contract.errors import NotFound
 from shared.contract.paging import Page, PageRequest, asc, order
@@ -41,6 +42,7 @@ def create_agent(
     )
     session.add(agent)
     session.flush()
+    record_change(session, actor=principal, verb="created", row=agent, before=None, now=now)
     return agent
 
 
@@ -59,7 +61,7 @@ def update_agent(
     """Only what the body names changes; `role` and `title` may be cleared with null."""
     agent = load_visible(session, principal, Agent, agent_id, AGENT_NOT_FOUND, for_update=True)
     require_board(principal, "manage agents")
-    given = command.model_fields_set
+    before, given = tracked(agent), command.model_fields_set
     if command.name is not None:
         agent.name = command.name
     if "role" in given:
@@ -70,6 +72,7 @@ def update_agent(
         agent.status = command.status
     agent.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="updated", row=agent, before=before, now=now)
     return agent
 
 
@@ -91,6 +94,7 @@ def create_key(
     )
     session.add(key)
     session.flush()
+    record_change(session, actor=principal, verb="created", row=key, before=None, now=now)
     return key, token
 
 
@@ -102,5 +106,7 @@ def revoke_key(
     key = load_visible(session, principal, AgentKey, key_id, "Agent key not found")
     if key.agent_id != agent.id or key.revoked_at is not None:
         raise NotFound("Agent key not found")
+    before = tracked(key)
     key.revoked_at = now
     session.flush()
+    record_change(session, actor=principal, verb="revoked", row=key, before=before, now=now)

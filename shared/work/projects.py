@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.activity.record import record_change, tracked
 from shared.contract.bodies import GoalCreate, ProjectCreate, ProjectPatch
 from shared.contract.paging import Page, PageRequest, asc, order
 from shared.models import Company, Goal, Project
@@ -38,6 +39,7 @@ def create_project(
     )
     session.add(project)
     session.flush()
+    record_change(session, actor=principal, verb="created", row=project, before=None, now=now)
     return project
 
 
@@ -57,6 +59,7 @@ def update_project(
     """Only what the body names changes; a null `description` clears it."""
     project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
     require_board(principal, "manage projects")
+    before = tracked(project)
     if command.name is not None:
         project.name = command.name
     if "description" in command.model_fields_set:
@@ -65,6 +68,7 @@ def update_project(
         project.status = command.status
     project.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="updated", row=project, before=before, now=now)
     return project
 
 
@@ -79,11 +83,13 @@ def pause_project(
     """Paused projects get no routine work: ticks are recorded as skipped, not backfilled."""
     project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
     require_board(principal, "pause projects")
+    before = tracked(project)
     if project.paused_at is None:
         project.paused_at = now
     project.pause_reason = reason
     project.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="paused", row=project, before=before, now=now)
     return project
 
 
@@ -92,10 +98,12 @@ def resume_project(
 ) -> Project:
     project = load_visible(session, principal, Project, project_id, PROJECT_NOT_FOUND)
     require_board(principal, "resume projects")
+    before = tracked(project)
     project.paused_at = None
     project.pause_reason = None
     project.updated_at = now
     session.flush()
+    record_change(session, actor=principal, verb="resumed", row=project, before=before, now=now)
     return project
 
 

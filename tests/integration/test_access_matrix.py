@@ -61,6 +61,8 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
         "/api/routine-triggers/{schedule_trigger}/backfill",
         {"from": "2020-01-01T00:00:00Z", "to": "2020-01-01T03:00:00Z"},
     ),
+    "replay run": ("POST", "/api/routine-runs/{run}/replay", None),
+    "list activity": ("GET", "/api/companies/{company}/activity", None),
 }
 
 OK = "2xx"
@@ -83,6 +85,8 @@ TABLE: dict[str, tuple[str, ...]] = {
     "manual run":       (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
     "next runs":        (OK,   OK,      OK,    OK,    OK,    "404",  "404",   "401"),
     "backfill":         (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
+    "replay run":       (OK,   OK,      "403", OK,    "403", "404",  "404",   "401"),
+    "list activity":    (OK,   OK,      OK,    OK,    OK,    "403",  "403",   "401"),
 }
 # fmt: on
 
@@ -154,6 +158,7 @@ def snapshot(api: Api, world: World) -> list[Any]:
         api.ok("GET", f"/api/routines/{world.ids['routine']}"),
         api.ok("GET", f"/api/routines/{world.ids['paused']}"),
         api.ok("GET", f"/api/companies/{world.ids['company']}/routines"),
+        api.ok("GET", f"/api/companies/{world.ids['company']}/activity"),
     ]
 
 

@@ -24,6 +24,7 @@ from devstack.api import (
 from shared.platform.runtime import Runtime
 from tests.integration.test_races import all_at_once
 from tests.integration.test_schedules import add_schedule, fire_due, runs_of_trigger
+from tests.support.activity import activity
 from tests.support.clock import FixedClock
 from web.app import create_app
 
@@ -366,3 +367,18 @@ def test_who_may_backfill_is_who_may_run_by_hand(sched_api: Api) -> None:
     ]
     recorded = [backfilled(sched_api.as_(t), trigger, HOURS_0_TO_3)["recorded"] for t in allowed]
     assert recorded == [3, 0]
+
+
+def test_a_backfill_writes_one_activity_entry_with_its_range_and_counts(sched_api: Api) -> None:
+    world = make_world(sched_api)
+    trigger = hourly(sched_api, world)
+    backfilled(sched_api, trigger, HOURS_0_TO_3)
+    backfilled(sched_api, trigger, HOURS_0_TO_3)
+    entries = activity(sched_api, world.company, f"?entityType=trigger&entityId={trigger['id']}")
+    done = [entry for entry in entries if entry["action"] == "trigger.backfilled"]
+    span = {"from": "2026-11-23T00:00:00.000Z", "to": "2026-11-23T03:00:00.000Z"}
+    assert [entry["details"] for entry in done] == [
+        {**span, "recorded": 0, "skipped": 3},
+        {**span, "recorded": 3, "skipped": 0},
+    ]
+    assert {entry["actorType"] for entry in done} == {"admin"}

@@ -34,6 +34,7 @@ RUN_FIELDS = {
     "triggerPayload",
     "linkedIssueId",
     "coalescedIntoRunId",
+    "replayOfRunId",
     "failureReason",
     "completedAt",
     "createdAt",

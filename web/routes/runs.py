@@ -14,6 +14,8 @@ from shared.contract.parsing import parse_body
 from shared.platform.metrics import FIRES_ACCEPTED
 from shared.runs.reading import clamp_limit, get_run, list_runs, run_status, summarize_runs
 from shared.runs.recording import RunRequest, request_manual_run
+from shared.runs.replay import replay_run
+from shared.tenancy.auth import Principal
 from web import presenters as p
 from web.body import json_object
 from web.context import now, runtime, transaction, work
@@ -38,6 +40,22 @@ def fire(routine_id: str) -> Any:
     if recorded.created:
         FIRES_ACCEPTED.labels(recorded.run.source).inc()
         runtime().enqueuer.dispatch_run(run_id, request_id=request_id())
+    return _accepted(run_id, principal, body)
+
+
+@bp.post("/routine-runs/<run_id>/replay")
+def replay(run_id: str) -> Any:
+    """The same event again as a new run; the body, if any, is ignored."""
+    with work() as w:
+        run = replay_run(w.session, w.principal, run_id=run_id, now=now())
+        new_id, principal = run.id, w.principal
+        body = p.run_summary(summarize_runs(w.session, [run])[0])
+    runtime().enqueuer.dispatch_run(new_id, request_id=request_id())
+    return _accepted(new_id, principal, body)
+
+
+def _accepted(run_id: uuid.UUID, principal: Principal, body: Any) -> Any:
+    """202 with the run, after waiting for its decision when `Prefer: wait=N` asks to."""
     wait = _prefer_wait()
     if wait is None or runtime().decisions.wait(run_id, wait, _undecided(run_id)) is None:
         return body, 202

@@ -43,7 +43,7 @@ def update(trigger_id: str) -> Any:
 @bp.delete("/routine-triggers/<trigger_id>")
 def delete(trigger_id: str) -> Any:
     with work() as w:
-        delete_trigger(w.session, w.principal, trigger_id=trigger_id)
+        delete_trigger(w.session, w.principal, trigger_id=trigger_id, now=now())
         return "", 204
 
 
