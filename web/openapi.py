@@ -14,6 +14,7 @@ from pydantic_core import CoreSchema, core_schema
 
 from shared.contract import bodies as b
 from shared.contract import queries as q
+from shared.contract.fields import NO_NUL
 from web.presenters import camel
 
 #: Request body model of each endpoint that takes one.
@@ -125,7 +126,7 @@ _LINK_TEXT = (
 )
 _LINK = {"description": _LINK_TEXT.format(position="cursor"), "schema": {"type": "string"}}
 _ERRORS = {
-    "400": "Validation error or malformed JSON",
+    "400": "Validation error (`details` names each key) or malformed JSON",
     "401": "No or bad credentials",
     "403": "Authenticated but not allowed",
     "404": "Missing, or in another company",
@@ -134,6 +135,40 @@ _ERRORS = {
     "415": "Not a JSON content type",
     "422": "Semantically invalid",
     "503": "A dependency is down",
+}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+#: Statuses only some operations answer: a rate limited public fire.
+_EXTRA_ERRORS = {"triggers.fire_public": {"429": "Rate limit exceeded (per client, per trigger)"}}
+#: The one error shape; `details` only on a 400 `Validation error`.
+_ERROR_SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "details": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["path", "message"],
+        "properties": {
+            "path": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "message": {"type": "string"},
+        },
+    },
+}
+#: A webhook body: any JSON object (variables are read from its top-level keys).
+_ANY_OBJECT = {
+    "type": "object",
+    "propertyNames": {"pattern": NO_NUL},
+    "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
 }
 
 
@@ -152,14 +187,7 @@ def document(app: Flask) -> dict[str, Any]:
         "info": {"title": "Routines API", "version": "1.0.0"},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                **body_schemas(BODIES.values()),
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}, "details": {}},
-                },
-            },
+            "schemas": {**body_schemas(BODIES.values()), **_ERROR_SCHEMAS},
         },
         "security": [{"bearer": []}],
         "paths": paths,
@@ -178,18 +206,12 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
             status: {"description": "Success"}
             | ({} if status == "204" else {"content": {"application/json": {"schema": {}}}}),
             **{
-                code: {
-                    "description": text,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                }
-                for code, text in _ERRORS.items()
+                code: _error(code, text)
+                for code, text in sorted({**_ERRORS, **_EXTRA_ERRORS.get(endpoint, {})}.items())
             },
         },
+        "security": [] if endpoint in PUBLIC else [{"bearer": []}],
     }
-    if endpoint in PUBLIC:
-        operation["security"] = []
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
     operation["parameters"] += QUERY.get(endpoint, [])
@@ -204,9 +226,16 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     elif endpoint == "triggers.fire_public":
         operation["requestBody"] = {
             "required": False,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {"application/json": {"schema": _ANY_OBJECT}},
         }
     return operation
+
+
+def _error(code: str, text: str) -> dict[str, Any]:
+    response = {"description": text, "content": {"application/json": {"schema": _ERROR_REF}}}
+    if code in ("429", "503"):
+        response["headers"] = _RETRY_AFTER
+    return response
 
 
 def _paged(operation: dict[str, Any], filters: tuple[str, ...]) -> None:

@@ -12,11 +12,16 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 from flask import Blueprint, Flask
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 from pydantic import BaseModel, ValidationError
 
 from shared.contract import bodies
+from shared.contract.errors import Invalid
+from shared.contract.fields import NO_NUL, SOME_TEXT
 from shared.platform.broker import build_broker
 from shared.platform.runtime import Runtime, build_runtime
+from shared.routines.variables import normalize_definitions
 from tests.conftest import settings_for
 from web.app import create_app
 from web.openapi import NO_BODY
@@ -478,3 +483,168 @@ def test_a_route_added_to_the_app_is_picked_up_by_the_generator(module_runtime: 
     operation = served["paths"]["/api/gadgets/{gadgetId}/polish_all"]["post"]
     assert [p["name"] for p in operation["parameters"]] == ["gadgetId"]
     assert writes_without_body(app, served) == ["extra.polish"], "an undeclared body is caught"
+
+
+# Every constraint the validation enforces, stated; a document others' tools accept
+
+
+def test_the_served_document_passes_openapi_spec_validator(doc: Doc) -> None:
+    validate(doc)  # raises on the first problem
+
+
+def request_schemas(doc: Doc) -> Doc:
+    return {n: s for n, s in doc["components"]["schemas"].items() if n not in ("Error", "Problem")}
+
+
+def string_schemas(node: Any) -> Iterator[Doc]:
+    """Every schema under `node` that admits a string."""
+    if isinstance(node, dict):
+        kinds = node.get("type")
+        if kinds == "string" or (isinstance(kinds, list) and "string" in kinds):
+            yield node
+        for value in node.values():
+            yield from string_schemas(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from string_schemas(item)
+
+
+def test_every_request_string_declares_a_pattern_that_refuses_nul(doc: Doc) -> None:
+    """Free text, that is: a format (uuid, date-time) or an enum admits no NUL already."""
+    found = [
+        schema
+        for schema in string_schemas(request_schemas(doc))
+        if "format" not in schema and "enum" not in schema
+    ]
+    assert len(found) > 40
+    for schema in found:
+        assert "pattern" in schema, schema
+        assert not re.search(schema["pattern"], "a\x00b"), schema
+
+
+def test_json_objects_in_bodies_refuse_nul_in_keys_and_nested_values(doc: Doc) -> None:
+    payload = request_schemas(doc)["RunCreate"]["properties"]["payload"]
+    assert payload["propertyNames"] == {"pattern": NO_NUL}
+    assert payload["additionalProperties"] == {"$ref": "#/components/schemas/JsonValue"}
+    check = json_schema_validator(doc, "JsonValue")
+    assert check.is_valid({"a": ["b", {"c": 1.5, "d": None}]})
+    assert not check.is_valid({"a": ["b", {"c": "x\x00"}]})
+    assert not check.is_valid({"a": {"k\x00": 1}})
+
+
+ECMA_SPACE = r"\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def test_a_nonblank_pattern_admits_no_string_that_trimming_empties() -> None:
+    """Read with Python's `\\s` and with ECMA-262's: either way, a string the pattern
+    admits keeps a character after `str.strip`, so `minLength: 1` holds once trimmed."""
+    as_ecma = re.compile(SOME_TEXT.replace(r"\s", ECMA_SPACE))
+    as_python = re.compile(SOME_TEXT)
+    for point in (*range(0xD800), *range(0xE000, 0x110000)):
+        char = chr(point)
+        if as_ecma.fullmatch(char) or as_python.fullmatch(char):
+            assert char.strip(), hex(point)
+    assert not as_ecma.fullmatch(" \t ")
+    assert as_ecma.fullmatch(" Weekly ")
+
+
+def test_titles_document_that_blank_is_refused(doc: Doc) -> None:
+    title = request_schemas(doc)["RoutineCreate"]["properties"]["title"]
+    assert (title["minLength"], title["pattern"]) == (1, SOME_TEXT)
+
+
+def test_the_issue_prefix_documents_that_it_needs_a_letter_or_digit(doc: Doc) -> None:
+    prefix = request_schemas(doc)["CompanyCreate"]["properties"]["issuePrefix"]
+    assert (prefix["minLength"], prefix["maxLength"]) == (1, 10)
+    assert [bool(re.search(prefix["pattern"], s)) for s in ("--", " ", "a-", " 7 ")] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+
+
+def test_a_schedule_trigger_documents_that_it_needs_a_cron_expression(doc: Doc) -> None:
+    check = json_schema_validator(doc, "TriggerCreate")
+    assert not check.is_valid({"kind": "schedule"})
+    assert check.is_valid({"kind": "schedule", "cronExpression": "0 9 * * *"})
+    assert check.is_valid({"kind": "api"})
+
+
+def test_run_variables_document_scalar_values(doc: Doc) -> None:
+    variables = request_schemas(doc)["RunCreate"]["properties"]["variables"]
+    assert variables["type"] == ["object", "null"]
+    assert variables["additionalProperties"]["type"] == ["string", "number", "boolean", "null"]
+
+
+def json_schema_validator(doc: Doc, name: str) -> Draft202012Validator:
+    """A validator of one component schema, its references resolved in the document."""
+    root = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def service_accepts_definition(item: Doc) -> bool:
+    try:
+        normalize_definitions([item], title=None, description=None)
+    except Invalid:
+        return False
+    return True
+
+
+DEFINITIONS = [
+    {"name": "a"},
+    {"name": "t", "label": None, "required": False, "defaultValue": 3},
+    {"name": "n", "type": "number", "defaultValue": "1.5"},
+    {"name": "n", "type": "number", "defaultValue": -2},
+    {"name": "n", "type": "number", "defaultValue": " "},
+    {"name": "b", "type": "boolean", "defaultValue": "yes"},
+    {"name": "b", "type": "boolean", "defaultValue": 0},
+    {"name": "d", "type": "date", "defaultValue": "2026-01-02"},
+    {"name": "s", "type": "select", "options": ["x", "y"], "defaultValue": "x"},
+    {"name": "1a"},
+    {"type": "text"},
+    {"name": "a", "type": "color"},
+    {"name": "a", "required": "yes"},
+    {"name": "a", "label": 3},
+    {"name": "t", "defaultValue": [1]},
+    {"name": "n", "type": "number", "defaultValue": "ten"},
+    {"name": "n", "type": "number", "defaultValue": True},
+    {"name": "b", "type": "boolean", "defaultValue": "maybe"},
+    {"name": "d", "type": "date", "defaultValue": "tomorrow"},
+    {"name": "s", "type": "select", "options": [], "defaultValue": "x"},
+    {"name": "s", "type": "select", "options": ["x"]},
+    {"name": "s", "type": "select", "options": [1], "defaultValue": 1},
+]
+
+
+@pytest.mark.parametrize("item", DEFINITIONS)
+def test_the_variable_definition_schema_agrees_with_the_service(doc: Doc, item: Doc) -> None:
+    check = json_schema_validator(doc, "VariableDefinition")
+    assert check.is_valid(item) is service_accepts_definition(item)
+
+
+def test_every_error_status_documents_the_one_error_shape(doc: Doc) -> None:
+    problem = doc["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["path", "message"]
+    for key, operation in documented_operations(doc).items():
+        for code, response in operation["responses"].items():
+            if code[0] in "45":
+                schema = response["content"]["application/json"]["schema"]
+                assert resolve(doc, schema)["required"] == ["error"], (key, code)
+
+
+def test_every_429_and_503_documents_retry_after(doc: Doc) -> None:
+    statuses = set()
+    for key, operation in documented_operations(doc).items():
+        for code, response in operation["responses"].items():
+            if code in ("429", "503"):
+                statuses.add(code)
+                assert response["headers"]["Retry-After"]["schema"]["type"] == "integer", key
+    assert statuses == {"429", "503"}
+    fire = doc["paths"]["/api/routine-triggers/public/{publicId}/fire"]["post"]
+    assert "429" in fire["responses"]
+
+
+def test_every_operation_declares_its_security(doc: Doc) -> None:
+    for key, operation in documented_operations(doc).items():
+        assert operation["security"] in ([], [{"bearer": []}]), key
