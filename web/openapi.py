@@ -15,6 +15,7 @@ from pydantic_core import CoreSchema, core_schema
 from shared.contract import bodies as b
 from shared.contract import queries as q
 from shared.contract.fields import NO_NUL
+from web.openapi_links import RESPONSES, links
 from web.presenters import camel
 
 #: Request body model of each endpoint that takes one.
@@ -212,6 +213,10 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
         },
         "security": [] if endpoint in PUBLIC else [{"bearer": []}],
     }
+    if endpoint in RESPONSES:
+        success = operation["responses"][status]
+        success["content"]["application/json"]["schema"] = RESPONSES[endpoint]
+        success["links"] = links(endpoint)
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
     operation["parameters"] += QUERY.get(endpoint, [])

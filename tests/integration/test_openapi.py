@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pydantic import BaseModel, ValidationError
 
+from devstack.api import ADMIN_TOKEN
 from shared.contract import bodies
 from shared.contract.errors import Invalid
 from shared.contract.fields import NO_NUL, SOME_TEXT
@@ -648,3 +649,120 @@ def test_every_429_and_503_documents_retry_after(doc: Doc) -> None:
 def test_every_operation_declares_its_security(doc: Doc) -> None:
     for key, operation in documented_operations(doc).items():
         assert operation["security"] in ([], [{"bearer": []}]), key
+
+
+# Links: from what an operation creates to the operations that use it
+
+
+def operations_by_id(doc: Doc) -> dict[str, tuple[str, str]]:
+    return {op["operationId"]: key for key, op in documented_operations(doc).items()}
+
+
+def pointer_schema(doc: Doc, schema: Doc, pointer: str) -> Doc | None:
+    """The schema of the required field `pointer` (`/a/b`) names, or None."""
+    for part in pointer.lstrip("/").split("/"):
+        schema = resolve(doc, schema)
+        if part not in schema.get("required", []):
+            return None
+        schema = schema["properties"][part]
+    return schema
+
+
+def success_of(operation: Doc) -> Doc:
+    (code,) = [code for code in operation["responses"] if code.startswith("2")]
+    return operation["responses"][code]  # type: ignore[no-any-return]
+
+
+def declared_links(doc: Doc) -> Iterator[tuple[tuple[str, str], str, Doc, Doc]]:
+    for key, operation in documented_operations(doc).items():
+        success = success_of(operation)
+        for name, link in success.get("links", {}).items():
+            yield key, name, link, success
+
+
+def test_every_link_names_an_operation_and_exactly_its_path_parameters(doc: Doc) -> None:
+    by_id = operations_by_id(doc)
+    found = list(declared_links(doc))
+    assert len(found) > 30
+    for key, name, link, _success in found:
+        assert link["operationId"] in by_id, (key, name)
+        target_path, _method = by_id[link["operationId"]]
+        assert sorted(link["parameters"]) == sorted(re.findall(r"\{([^}]*)\}", target_path))
+
+
+def test_every_link_expression_names_a_field_of_the_response_schema(doc: Doc) -> None:
+    for key, name, link, success in declared_links(doc):
+        schema = success["content"]["application/json"]["schema"]
+        for expression in link["parameters"].values():
+            assert expression.startswith("$response.body#/"), (key, name)
+            field = pointer_schema(doc, schema, expression.removeprefix("$response.body#"))
+            assert field is not None, (key, name, expression)
+            assert "string" in field["type"], (key, name, expression)
+
+
+@pytest.mark.parametrize(
+    ("source", "targets"),
+    [
+        ("companies_create", {"agents_create", "projects_create", "routines_create"}),
+        ("routines_create", {"routines_add_trigger", "runs_index", "runs_fire"}),
+        ("routines_add_trigger", {"triggers_update", "triggers_delete", "triggers_rotate"}),
+        ("runs_fire", {"runs_show"}),
+    ],
+)
+def test_creating_operations_link_to_what_uses_their_ids(
+    doc: Doc, source: str, targets: set[str]
+) -> None:
+    path, method = operations_by_id(doc)[source]
+    linked = {
+        link["operationId"] for link in success_of(doc["paths"][path][method])["links"].values()
+    }
+    assert linked >= targets
+
+
+def followed(doc: Doc, source: str, body: Doc) -> dict[str, tuple[str, str]]:
+    """Each link of `source` as (METHOD, url), its parameters read from `body`."""
+    path, method = operations_by_id(doc)[source]
+    out = {}
+    for name, link in success_of(doc["paths"][path][method])["links"].items():
+        target, target_method = operations_by_id(doc)[link["operationId"]]
+        for parameter, expression in link["parameters"].items():
+            value: Any = body
+            for part in expression.removeprefix("$response.body#/").split("/"):
+                value = value[part]
+            target = target.replace("{" + parameter + "}", str(value))
+        out[name] = (target_method.upper(), target)
+    return out
+
+
+def test_following_the_links_walks_a_real_sequence(app: Flask, doc: Doc) -> None:
+    """Company, agent, routine, webhook trigger, a fire and a manual run, each reached through
+    the previous response's links; every GET a link leads to answers 200."""
+    client = app.test_client()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def step(source: str, link: str, body: Doc, payload: Doc, status: int) -> Doc:
+        method, url = followed(doc, source, body)[link]
+        response = client.open(url, method=method, json=payload, headers=admin)
+        assert response.status_code == status, (link, response.get_json())
+        return response.get_json()  # type: ignore[no-any-return]
+
+    def reads(source: str, body: Doc) -> None:
+        for name, (method, url) in followed(doc, source, body).items():
+            if method == "GET" and name != "PreviewTriggerFireTimes":  # schedules only
+                assert client.get(url, headers=admin).status_code == 200, (source, name)
+
+    company = client.post("/api/companies", json={"name": "Linked"}, headers=admin).get_json()
+    reads("companies_create", company)
+    agent = step("companies_create", "CreateAgent", company, {"name": "Linker"}, 201)
+    reads("agents_create", agent)
+    planned = {"title": "Linked", "assigneeAgentId": agent["id"]}
+    routine = step("companies_create", "CreateRoutine", company, planned, 201)
+    reads("routines_create", routine)
+    hook = {"kind": "webhook", "signingMode": "none"}
+    trigger = step("routines_create", "AddTrigger", routine, hook, 201)
+    reads("routines_add_trigger", trigger)
+    fired = step("routines_add_trigger", "FireWebhook", trigger, {}, 202)
+    reads("triggers_fire_public", fired)
+    run = step("routines_create", "RunRoutine", routine, {}, 202)
+    reads("runs_fire", run)
+    assert step("runs_fire", "GetRun", run, {}, 200)["id"] == run["id"]
