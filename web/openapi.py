@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from shared.contract import bodies as b
 from shared.contract import queries as q
-from shared.contract.fields import NO_NUL
+from shared.contract.fields import NO_NUL, JsonValue
 from web.openapi_links import RESPONSES, links
 from web.presenters import camel
 
@@ -290,14 +290,28 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 def body_schemas(models: Iterable[type[BaseModel]]) -> dict[str, Any]:
     """Each model's schema under its class name, and whatever it refers to beside it."""
-    components: dict[str, Any] = {}
+    components: dict[str, Any] = _definitions(TypeAdapter(JsonValue))
     for model in models:
         schema = model.model_json_schema(
             by_alias=True, ref_template=_REF, schema_generator=_BodySchema
         )
         components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
+        components[model.__name__] = _lenient(schema)
     return components
+
+
+def _definitions(adapter: TypeAdapter[Any]) -> dict[str, Any]:
+    schema = adapter.json_schema(ref_template=_REF, schema_generator=_BodySchema)
+    return dict(schema.get("$defs", {}))
+
+
+def _lenient(schema: dict[str, Any]) -> dict[str, Any]:
+    """A lenient body ignores keys it does not declare, but the request's JSON parsing
+    refuses NUL in them as anywhere: every key and value is a `JsonValue`."""
+    if schema.get("additionalProperties") is True:
+        schema["propertyNames"] = {"pattern": NO_NUL}
+        schema["patternProperties"] = {"^": {"$ref": _REF.format(model="JsonValue")}}
+    return schema
 
 
 class _BodySchema(GenerateJsonSchema):

@@ -533,6 +533,13 @@ def test_json_objects_in_bodies_refuse_nul_in_keys_and_nested_values(doc: Doc) -
     assert not check.is_valid({"a": {"k\x00": 1}})
 
 
+def test_a_lenient_body_documents_that_undeclared_keys_hold_no_nul_either(doc: Doc) -> None:
+    check = json_schema_validator(doc, "BoardUserCreate")
+    assert check.is_valid({"name": "Ann", "extra": {"nested": ["ok"]}})
+    assert not check.is_valid({"name": "Ann", "extra": {"nested": ["not\x00ok"]}})
+    assert not check.is_valid({"name": "Ann", "ex\x00tra": 1})
+
+
 ECMA_SPACE = r"\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
