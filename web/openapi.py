@@ -48,8 +48,6 @@ NO_BODY = {
     "triggers.fire_public",
     "runs.replay",
 }
-#: Endpoints whose body may be left out (every key has a default).
-OPTIONAL_BODY = {"triggers.rotate"}
 #: Success status per endpoint where it is not 200.
 STATUS = {
     "companies.create": "201",
@@ -223,9 +221,11 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
     if endpoint in QUERIES:
         _queried(operation, *QUERIES[endpoint])
     if endpoint in BODIES:
-        ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
+        model = BODIES[endpoint]
+        ref = {"$ref": _REF.format(model=model.__name__)}
+        # An empty body is `{}` (web/body.py): a body with no required key may be left out.
         operation["requestBody"] = {
-            "required": endpoint not in OPTIONAL_BODY,
+            "required": any(field.is_required() for field in model.model_fields.values()),
             "content": {"application/json": {"schema": ref}},
         }
     elif endpoint == "triggers.fire_public":

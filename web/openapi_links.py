@@ -57,7 +57,6 @@ LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "CreateIssue": ("issues.create", _COMPANY),
         "CreateRoutine": ("routines.create", _COMPANY),
         "ListRoutines": ("routines.index", _COMPANY),
-        "AddMember": ("companies.add_membership", _COMPANY),
         "ListActivity": ("activity.index", _COMPANY),
     },
     "agents.create": {

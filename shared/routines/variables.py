@@ -55,6 +55,8 @@ def definition_schema() -> dict[str, Any]:
         return {"properties": {"defaultValue": {"anyOf": [*_DEFAULTS[kind], _BLANK_SCHEMA]}}}
 
     text = {"type": "string", "pattern": r"^[^\u0000]*$"}
+    # Only a select's options are read (another type's are ignored, whatever they are).
+    options = {"type": "array", "minItems": 1, "maxItems": MAX_OPTIONS, "items": text}
     return {
         "description": "A routine variable. A select's `defaultValue` must be one of its "
         "`options`; names are unique in a routine; `date`, `timestamp` and `scheduledFor` "
@@ -64,7 +66,6 @@ def definition_schema() -> dict[str, Any]:
             "type": {"enum": list(TYPES), "default": "text"},
             "label": {"type": ["string", "null"], "pattern": text["pattern"]},
             "required": {"type": "boolean", "default": True},
-            "options": {"type": "array", "minItems": 1, "maxItems": MAX_OPTIONS, "items": text},
         },
         "required": ["name"],
         "allOf": [
@@ -84,7 +85,7 @@ def definition_schema() -> dict[str, Any]:
                 ["select"],
                 {
                     "required": ["options", "defaultValue"],
-                    "properties": {"defaultValue": text},
+                    "properties": {"options": options, "defaultValue": text},
                 },
             ),
         ],
