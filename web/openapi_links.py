@@ -24,6 +24,9 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "companies.create": _object(id=_UUID),
     "agents.create": _OWNED,
     "projects.create": _OWNED,
+    "projects.create_company_goal": _OWNED,
+    "issues.create": _OWNED,
+    "agents.create_agent_key": _object(id=_UUID, agentId=_UUID),
     "routines.create": _OWNED,
     "routines.add_trigger": _WITH_SECRET,
     "triggers.rotate": _WITH_SECRET,
@@ -72,6 +75,14 @@ LINKS: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
             ("PauseProject", "projects.pause"),
             ("ResumeProject", "projects.resume"),
         )
+    },
+    "projects.create_company_goal": {"GetGoal": ("projects.show_goal", {"goalId": "/id"})},
+    "issues.create": {
+        "GetIssue": ("issues.show", {"issueId": "/id"}),
+        "UpdateIssue": ("issues.update", {"issueId": "/id"}),
+    },
+    "agents.create_agent_key": {
+        "RevokeAgentKey": ("agents.revoke_agent_key", {"agentId": "/agentId", "keyId": "/id"}),
     },
     "routines.create": {
         "GetRoutine": ("routines.show", _ROUTINE),

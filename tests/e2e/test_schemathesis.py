@@ -1,6 +1,7 @@
 """Schemathesis, a tool others wrote, against the real web process on the test PostgreSQL
 and Redis: every check, the stateful phase following the document's links, a fixed seed.
-Its deliberate deviations are in schemathesis.toml beside this file, each explained."""
+Its checks and deliberate deviations are in schemathesis.toml beside this file, each
+explained."""
 
 from __future__ import annotations
 
@@ -33,8 +34,6 @@ def test_schemathesis_finds_no_failure_with_every_check_and_the_stateful_phase(
             f"http://127.0.0.1:{port}/api/openapi.json",
             "--header",
             f"Authorization: Bearer {ADMIN_TOKEN}",
-            "--checks",
-            "all",
             "--phases",
             "examples,coverage,fuzzing,stateful",
             "--max-examples",

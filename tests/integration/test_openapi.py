@@ -715,6 +715,9 @@ def test_every_link_expression_names_a_field_of_the_response_schema(doc: Doc) ->
         ("routines_create", {"routines_add_trigger", "runs_index", "runs_fire"}),
         ("routines_add_trigger", {"triggers_update", "triggers_delete", "triggers_rotate"}),
         ("runs_fire", {"runs_show"}),
+        ("projects_create_company_goal", {"projects_show_goal"}),
+        ("issues_create", {"issues_show", "issues_update"}),
+        ("agents_create_agent_key", {"agents_revoke_agent_key"}),
     ],
 )
 def test_creating_operations_link_to_what_uses_their_ids(
@@ -743,8 +746,9 @@ def followed(doc: Doc, source: str, body: Doc) -> dict[str, tuple[str, str]]:
 
 
 def test_following_the_links_walks_a_real_sequence(app: Flask, doc: Doc) -> None:
-    """Company, agent, routine, webhook trigger, a fire and a manual run, each reached through
-    the previous response's links; every GET a link leads to answers 200."""
+    """Company, agent and its key, goal, issue, routine, webhook trigger, a fire and a
+    manual run, each reached through the previous response's links; every GET a link
+    leads to answers 200."""
     client = app.test_client()
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -752,7 +756,7 @@ def test_following_the_links_walks_a_real_sequence(app: Flask, doc: Doc) -> None
         method, url = followed(doc, source, body)[link]
         response = client.open(url, method=method, json=payload, headers=admin)
         assert response.status_code == status, (link, response.get_json())
-        return response.get_json()  # type: ignore[no-any-return]
+        return response.get_json() if status != 204 else {}  # type: ignore[no-any-return]
 
     def reads(source: str, body: Doc) -> None:
         for name, (method, url) in followed(doc, source, body).items():
@@ -763,6 +767,12 @@ def test_following_the_links_walks_a_real_sequence(app: Flask, doc: Doc) -> None
     reads("companies_create", company)
     agent = step("companies_create", "CreateAgent", company, {"name": "Linker"}, 201)
     reads("agents_create", agent)
+    key = step("agents_create", "CreateAgentKey", agent, {"name": "Linked"}, 201)
+    step("agents_create_agent_key", "RevokeAgentKey", key, {}, 204)
+    goal = step("companies_create", "CreateGoal", company, {"title": "Linked"}, 201)
+    reads("projects_create_company_goal", goal)
+    issue = step("companies_create", "CreateIssue", company, {"title": "Linked"}, 201)
+    reads("issues_create", issue)
     planned = {"title": "Linked", "assigneeAgentId": agent["id"]}
     routine = step("companies_create", "CreateRoutine", company, planned, 201)
     reads("routines_create", routine)
