@@ -98,8 +98,10 @@ bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then
 	$(BIN)/python -m bench.scheduler
 
 .PHONY: fuzz
-fuzz: setup  ## The schema-driven fuzz with a larger budget (CI runs 30 examples per operation).
-	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/integration/fuzz
+fuzz: setup  ## The fuzz with larger budgets (CI: 30 examples per operation, schemathesis 10).
+	ROUTINES_FUZZ_EXAMPLES=$${ROUTINES_FUZZ_EXAMPLES:-300} \
+	ROUTINES_SCHEMATHESIS_EXAMPLES=$${ROUTINES_SCHEMATHESIS_EXAMPLES:-100} \
+	  $(BIN)/pytest -q tests/integration/fuzz tests/e2e/test_schemathesis.py
 
 # The container image: one image, every process type (`routines web | worker | scheduler |
 # db upgrade`). BASE may name another base image with python3 3.11+, e.g. a local one.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.platform.runtime import Runtime, build_runtime
@@ -40,10 +40,21 @@ BLUEPRINTS = (
 )
 
 
+class RoutinesFlask(Flask):
+    """Flask, with `OPTIONS` answered as RFC 9110 describes it: 204 and `Allow`. It needs
+    no credentials (like a 405's `Allow`, it only tells what the public OpenAPI document
+    says already), so CORS preflights and HTTP tooling can ask before authenticating."""
+
+    def make_default_options_response(self) -> Response:
+        response = super().make_default_options_response()
+        response.status_code = 204
+        return response
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env())
-    app = Flask(__name__)
+    app = RoutinesFlask(__name__)
     # "//" must not be redirected with an HTML body: it is just an unknown route.
     app.url_map.merge_slashes = False
     app.extensions["routines"] = runtime

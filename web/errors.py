@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from shared.contract import errors
 
@@ -25,6 +25,11 @@ STATUS: dict[object, int] = {
     errors.TooManyRequests: 429,
     errors.Unavailable: 503,
 }
+
+#: Seconds a client is told to wait (`Retry-After`) after a 503, when nothing knows better.
+UNAVAILABLE_RETRY_AFTER = 5
+#: ... and after a 429 whose limiter did not say when its window turns.
+RATE_LIMITED_RETRY_AFTER = 60
 
 HTTP_MESSAGES = {
     404: "API route not found",
@@ -48,6 +53,9 @@ def register_error_handlers(app: Flask) -> None:
         )
         if isinstance(error, errors.TooManyRequests):
             response.headers["Retry-After"] = str(error.retry_after)
+        if isinstance(error, errors.UnsupportedMediaType):
+            accept = "Accept-Patch" if request.method == "PATCH" else "Accept-Post"
+            response.headers[accept] = "application/json"
         return response, status
 
     @app.errorhandler(HTTPException)
@@ -56,7 +64,10 @@ def register_error_handlers(app: Flask) -> None:
         message = HTTP_MESSAGES.get(status) or error.description or error.name
         if status == 404 and not request.path.startswith("/api"):
             message = "Not found"
-        return error_response(status, message)
+        response, status = error_response(status, message)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response, status
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -69,6 +80,14 @@ def register_error_handlers(app: Flask) -> None:
     def bad_value(_error: DataError) -> tuple[Response, int]:
         log.warning("database refused a value", exc_info=True)
         return error_response(400, "Invalid value")
+
+    @app.after_request
+    def retry_after(response: Response) -> Response:
+        """RFC 9110 `Retry-After` on every 429 and 503, whichever code path produced it."""
+        default = {429: RATE_LIMITED_RETRY_AFTER, 503: UNAVAILABLE_RETRY_AFTER}
+        if response.status_code in default and "Retry-After" not in response.headers:
+            response.headers["Retry-After"] = str(default[response.status_code])
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(_error: Exception) -> tuple[Response, int]:

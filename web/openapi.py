@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from shared.contract import bodies as b
 from shared.contract import queries as q
+from shared.contract.fields import NO_NUL, JsonValue
+from web.openapi_links import RESPONSES, links
 from web.presenters import camel
 
 #: Request body model of each endpoint that takes one.
@@ -46,8 +48,6 @@ NO_BODY = {
     "triggers.fire_public",
     "runs.replay",
 }
-#: Endpoints whose body may be left out (every key has a default).
-OPTIONAL_BODY = {"triggers.rotate"}
 #: Success status per endpoint where it is not 200.
 STATUS = {
     "companies.create": "201",
@@ -125,7 +125,7 @@ _LINK_TEXT = (
 )
 _LINK = {"description": _LINK_TEXT.format(position="cursor"), "schema": {"type": "string"}}
 _ERRORS = {
-    "400": "Validation error or malformed JSON",
+    "400": "Validation error (`details` names each key) or malformed JSON",
     "401": "No or bad credentials",
     "403": "Authenticated but not allowed",
     "404": "Missing, or in another company",
@@ -134,6 +134,40 @@ _ERRORS = {
     "415": "Not a JSON content type",
     "422": "Semantically invalid",
     "503": "A dependency is down",
+}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+#: Statuses only some operations answer: a rate limited public fire.
+_EXTRA_ERRORS = {"triggers.fire_public": {"429": "Rate limit exceeded (per client, per trigger)"}}
+#: The one error shape; `details` only on a 400 `Validation error`.
+_ERROR_SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "details": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}},
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["path", "message"],
+        "properties": {
+            "path": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "message": {"type": "string"},
+        },
+    },
+}
+#: A webhook body: any JSON object (variables are read from its top-level keys).
+_ANY_OBJECT = {
+    "type": "object",
+    "propertyNames": {"pattern": NO_NUL},
+    "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
 }
 
 
@@ -152,14 +186,7 @@ def document(app: Flask) -> dict[str, Any]:
         "info": {"title": "Routines API", "version": "1.0.0"},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                **body_schemas(BODIES.values()),
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}, "details": {}},
-                },
-            },
+            "schemas": {**body_schemas(BODIES.values()), **_ERROR_SCHEMAS},
         },
         "security": [{"bearer": []}],
         "paths": paths,
@@ -178,35 +205,42 @@ def _operation(endpoint: str, arguments: Any) -> dict[str, Any]:
             status: {"description": "Success"}
             | ({} if status == "204" else {"content": {"application/json": {"schema": {}}}}),
             **{
-                code: {
-                    "description": text,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                }
-                for code, text in _ERRORS.items()
+                code: _error(code, text)
+                for code, text in sorted({**_ERRORS, **_EXTRA_ERRORS.get(endpoint, {})}.items())
             },
         },
+        "security": [] if endpoint in PUBLIC else [{"bearer": []}],
     }
-    if endpoint in PUBLIC:
-        operation["security"] = []
+    if endpoint in RESPONSES:
+        success = operation["responses"][status]
+        success["content"]["application/json"]["schema"] = RESPONSES[endpoint]
+        success["links"] = links(endpoint)
     if endpoint in PAGED:
         _paged(operation, PAGED[endpoint])
     operation["parameters"] += QUERY.get(endpoint, [])
     if endpoint in QUERIES:
         _queried(operation, *QUERIES[endpoint])
     if endpoint in BODIES:
-        ref = {"$ref": _REF.format(model=BODIES[endpoint].__name__)}
+        model = BODIES[endpoint]
+        ref = {"$ref": _REF.format(model=model.__name__)}
+        # An empty body is `{}` (web/body.py): a body with no required key may be left out.
         operation["requestBody"] = {
-            "required": endpoint not in OPTIONAL_BODY,
+            "required": any(field.is_required() for field in model.model_fields.values()),
             "content": {"application/json": {"schema": ref}},
         }
     elif endpoint == "triggers.fire_public":
         operation["requestBody"] = {
             "required": False,
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {"application/json": {"schema": _ANY_OBJECT}},
         }
     return operation
+
+
+def _error(code: str, text: str) -> dict[str, Any]:
+    response = {"description": text, "content": {"application/json": {"schema": _ERROR_REF}}}
+    if code in ("429", "503"):
+        response["headers"] = _RETRY_AFTER
+    return response
 
 
 def _paged(operation: dict[str, Any], filters: tuple[str, ...]) -> None:
@@ -256,14 +290,28 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
 
 def body_schemas(models: Iterable[type[BaseModel]]) -> dict[str, Any]:
     """Each model's schema under its class name, and whatever it refers to beside it."""
-    components: dict[str, Any] = {}
+    components: dict[str, Any] = _definitions(TypeAdapter(JsonValue))
     for model in models:
         schema = model.model_json_schema(
             by_alias=True, ref_template=_REF, schema_generator=_BodySchema
         )
         components.update(schema.pop("$defs", {}))
-        components[model.__name__] = schema
+        components[model.__name__] = _lenient(schema)
     return components
+
+
+def _definitions(adapter: TypeAdapter[Any]) -> dict[str, Any]:
+    schema = adapter.json_schema(ref_template=_REF, schema_generator=_BodySchema)
+    return dict(schema.get("$defs", {}))
+
+
+def _lenient(schema: dict[str, Any]) -> dict[str, Any]:
+    """A lenient body ignores keys it does not declare, but the request's JSON parsing
+    refuses NUL in them as anywhere: every key and value is a `JsonValue`."""
+    if schema.get("additionalProperties") is True:
+        schema["propertyNames"] = {"pattern": NO_NUL}
+        schema["patternProperties"] = {"^": {"$ref": _REF.format(model="JsonValue")}}
+    return schema
 
 
 class _BodySchema(GenerateJsonSchema):

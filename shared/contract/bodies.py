@@ -12,12 +12,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from pydantic.alias_generators import to_camel
+from typing_extensions import TypeAliasType
 
 from shared.contract.fields import (
+    ANY_TEXT,
     INTEGRAL,
+    NO_NUL,
+    NONBLANK_TEXT,
     STORABLE,
     TRIMMED,
     Boolean,
+    Documented,
     Instant,
     JsonObject,
     Nullable,
@@ -36,22 +41,46 @@ from shared.contract.vocabulary import (
     SigningMode,
     TriggerKind,
 )
+from shared.routines.variables import definition_schema
 
-Text = Annotated[StrictStr, STORABLE]
-Title = Annotated[StrictStr, Field(min_length=1, max_length=200), TRIMMED]
-IssueTitle = Annotated[StrictStr, Field(min_length=1, max_length=500), TRIMMED]
-IssuePrefix = Annotated[StrictStr, Field(min_length=1, max_length=10), TRIMMED]
-Role = Annotated[StrictStr, Field(max_length=100), STORABLE]
-AgentTitle = Annotated[StrictStr, Field(max_length=200), STORABLE]
-ProjectStatus = Annotated[StrictStr, Field(max_length=32), STORABLE]
-PauseReason = Annotated[StrictStr, Field(max_length=500), STORABLE]
-Label = Annotated[StrictStr, Field(max_length=120), STORABLE]
-CronExpression = Annotated[StrictStr, Field(max_length=200), STORABLE]
-Timezone = Annotated[StrictStr, Field(max_length=64), STORABLE]
-Key = Annotated[StrictStr, Field(max_length=255), STORABLE]
+Text = Annotated[StrictStr, STORABLE, ANY_TEXT]
+Title = Annotated[StrictStr, Field(min_length=1, max_length=200), TRIMMED, NONBLANK_TEXT]
+IssueTitle = Annotated[StrictStr, Field(min_length=1, max_length=500), TRIMMED, NONBLANK_TEXT]
+#: The prefix keeps only ASCII letters and digits (shared.tenancy.companies), so it needs one.
+IssuePrefix = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=10),
+    TRIMMED,
+    Documented({"pattern": r"^[^\u0000]*[A-Za-z0-9][^\u0000]*$"}),
+]
+Role = Annotated[StrictStr, Field(max_length=100), STORABLE, ANY_TEXT]
+AgentTitle = Annotated[StrictStr, Field(max_length=200), STORABLE, ANY_TEXT]
+ProjectStatus = Annotated[StrictStr, Field(max_length=32), STORABLE, ANY_TEXT]
+PauseReason = Annotated[StrictStr, Field(max_length=500), STORABLE, ANY_TEXT]
+Label = Annotated[StrictStr, Field(max_length=120), STORABLE, ANY_TEXT]
+CronExpression = Annotated[StrictStr, Field(max_length=200), STORABLE, ANY_TEXT]
+Timezone = Annotated[StrictStr, Field(max_length=64), STORABLE, ANY_TEXT]
+Key = Annotated[StrictStr, Field(max_length=255), STORABLE, ANY_TEXT]
 ReplayWindow = Annotated[int, Field(ge=30, le=86400), INTEGRAL]
 GraceSeconds = Annotated[int, Field(ge=0, le=86400), INTEGRAL]
-Variables = Annotated[list[JsonObject], Field(max_length=100)]
+#: Each item is checked by shared.routines.variables, whose rules the schema states.
+VariableDefinition = TypeAliasType(
+    "VariableDefinition", Annotated[JsonObject, Documented(definition_schema())]
+)
+Variables = Annotated[list[VariableDefinition], Field(max_length=100)]
+SCALARS = ["string", "number", "boolean"]
+#: A firing's variable values: each a string, number, boolean or null (shared.runs.recording).
+VariableValues = Annotated[
+    JsonObject,
+    Documented(
+        {
+            "additionalProperties": {
+                "type": ["string", "number", "boolean", "null"],
+                "pattern": NO_NUL,
+            }
+        }
+    ),
+]
 #: How many fire times a preview lists.
 PreviewCount = Annotated[int, Field(ge=1, le=100), INTEGRAL]
 
@@ -174,6 +203,16 @@ class RoutinePatch(Body):
 
 
 class TriggerCreate(Body):
+    """A schedule trigger needs its `cronExpression` (a 400 naming it, as if required)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "additionalProperties": True,
+            "if": {"properties": {"kind": {"enum": ["schedule"]}}, "required": ["kind"]},
+            "then": {"required": ["cronExpression"]},
+        }
+    )
+
     kind: TriggerKind
     label: Label | None = None
     enabled: Boolean = True
@@ -202,7 +241,7 @@ class RunCreate(StrictBody):
     source: CallerRunSource = "manual"
     trigger_id: Nullable[Uuid] = None
     payload: Nullable[JsonObject] = None
-    variables: Nullable[JsonObject] = None
+    variables: Nullable[VariableValues] = None
     project_id: Nullable[Uuid] = None
     assignee_agent_id: Nullable[Uuid] = None
     idempotency_key: Nullable[Key] = None

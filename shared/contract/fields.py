@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, get_args
 
-from pydantic import BeforeValidator, Field, GetCoreSchemaHandler, PlainValidator, StrictBool
+from pydantic import (
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainValidator,
+    StrictBool,
+)
 from pydantic.config import JsonDict
 from pydantic_core import CoreSchema, PydanticCustomError
+from typing_extensions import TypeAliasType
 
 from shared.contract.jsontext import storable_text
 
@@ -100,6 +110,29 @@ def _instant(value: Any) -> datetime:
         raise problem("Expected an ISO 8601 instant") from None
 
 
+#: JSON Schema (ECMA-262) patterns of what `_text` lets through, so that the document
+#: promises no string the service refuses. NUL is refused everywhere; lone surrogates are
+#: too, but a JSON Schema string is Unicode text and cannot hold one.
+NO_NUL = r"^[^\u0000]*$"
+#: ... and, for a trimmed string that may not be empty, one character that trimming keeps:
+#: neither whitespace to ECMA-262 (`\s`) nor to Python's `str.strip` (`\u001c-\u001f`,
+#: `\u0085` beside those).
+SOME_TEXT = r"^[^\u0000]*[^\s\u0000\u001c-\u001f\u0085][^\u0000]*$"
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: typing hashes Annotated metadata
+class Documented:
+    """JSON Schema keywords added to a field's schema: what a validator here (or the use
+    case it goes to) enforces, stated for consumers; the schema is not what validates."""
+
+    keywords: Mapping[str, Any]
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonDict:
+        return {**handler(schema), **self.keywords}
+
+
 #: Validators of numbers: like those of strings, they go after the bounds.
 INTEGRAL = BeforeValidator(_integer)
 FINITE = BeforeValidator(_number)
@@ -112,9 +145,27 @@ Instant = Annotated[
     Field(json_schema_extra={"format": "date-time"}),
 ]
 Boolean = StrictBool
+_NO_NUL_KEYS = Documented({"propertyNames": {"pattern": NO_NUL}})
+#: Any JSON value the service accepts, for the document only: the request's JSON parsing
+#: (shared.contract.jsontext) has refused NUL in its strings and keys at any depth. A value,
+#: not a type to mypy (which cannot follow the recursion): it is only ever a schema's input.
+JsonValue: Any = TypeAliasType(
+    "JsonValue",
+    Annotated[
+        Annotated[str, Documented({"pattern": NO_NUL})]
+        | float
+        | bool
+        | list["JsonValue"]  # type: ignore[misc]
+        | dict[str, "JsonValue"]  # type: ignore[misc]
+        | None,
+        _NO_NUL_KEYS,
+    ],
+)
 #: Any JSON object, passed through as it is (its keys are not validated either).
 JsonObject = Annotated[
-    dict[str, Any], PlainValidator(_object, json_schema_input_type=dict[str, Any])
+    dict[str, Any],
+    PlainValidator(_object, json_schema_input_type=dict[str, JsonValue]),
+    _NO_NUL_KEYS,
 ]
 
 
@@ -122,6 +173,10 @@ JsonObject = Annotated[
 #: so that they run first (pydantic runs the outermost validator first).
 STORABLE = BeforeValidator(_untrimmed)
 TRIMMED = BeforeValidator(_trimmed)
+#: What they let through, for the document: any string without NUL; one that is not empty
+#: once trimmed.
+ANY_TEXT = Documented({"pattern": NO_NUL})
+NONBLANK_TEXT = Documented({"pattern": SOME_TEXT})
 
 
 class _ValidatedAsInner:

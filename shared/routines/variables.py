@@ -24,6 +24,73 @@ _FALSE = {"false", "0", "no", "off"}
 
 Definition = dict[str, Any]
 
+#: A blank value (null, or a string of spaces) is no value; the schema's spaces are ASCII.
+_BLANK_SCHEMA = {"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^[ \\t\\n\\r]*$"}]}
+#: The defaults `_COERCE` takes, per type, for the document (a number string has at most
+#: 15 digits either side and a two-digit exponent there: longer ones may overflow).
+_DEFAULTS: dict[str, list[dict[str, Any]]] = {
+    "number": [
+        {"type": "number"},
+        {
+            "type": "string",
+            "pattern": r"^[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})"
+            r"(?:[eE][+-]?[0-9]{1,2})?$",
+        },
+    ],
+    "boolean": [{"type": "boolean"}, {"enum": [*sorted(_TRUE | _FALSE), 0, 1]}],
+    "date": [{"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}],
+}
+
+
+def definition_schema() -> dict[str, Any]:
+    """The JSON Schema of one definition, as `_definition` checks it. Not expressible, and
+    so only said here: a select's default must be one of its options, names are unique."""
+
+    def when(kinds: list[str], then: dict[str, Any]) -> dict[str, Any]:
+        """`then` for these kinds; a definition without `type` is a text one."""
+        named = {"properties": {"type": {"enum": kinds}}}
+        return {"if": named if "text" in kinds else {**named, "required": ["type"]}, "then": then}
+
+    def default_of(kind: str) -> dict[str, Any]:
+        return {"properties": {"defaultValue": {"anyOf": [*_DEFAULTS[kind], _BLANK_SCHEMA]}}}
+
+    text = {"type": "string", "pattern": r"^[^\u0000]*$"}
+    # Only a select's options are read (another type's are ignored, whatever they are).
+    options = {"type": "array", "minItems": 1, "maxItems": MAX_OPTIONS, "items": text}
+    return {
+        "description": "A routine variable. A select's `defaultValue` must be one of its "
+        "`options`; names are unique in a routine; `date`, `timestamp` and `scheduledFor` "
+        "are built in (a definition with one of those names is ignored).",
+        "properties": {
+            "name": {"type": "string", "pattern": NAME.pattern},
+            "type": {"enum": list(TYPES), "default": "text"},
+            "label": {"type": ["string", "null"], "pattern": text["pattern"]},
+            "required": {"type": "boolean", "default": True},
+        },
+        "required": ["name"],
+        "allOf": [
+            when(
+                ["text", "textarea"],
+                {
+                    "properties": {
+                        "defaultValue": {
+                            "type": ["string", "number", "boolean", "null"],
+                            "pattern": text["pattern"],
+                        }
+                    }
+                },
+            ),
+            *(when([kind], default_of(kind)) for kind in _DEFAULTS),
+            when(
+                ["select"],
+                {
+                    "required": ["options", "defaultValue"],
+                    "properties": {"options": options, "defaultValue": text},
+                },
+            ),
+        ],
+    }
+
 
 #: Stored on a definition made for a placeholder, so that it goes when the placeholder does.
 #: Never shown (see `shown`) and never taken from a client: `_definition` keeps known fields.

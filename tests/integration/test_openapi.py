@@ -12,11 +12,17 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 from flask import Blueprint, Flask
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 from pydantic import BaseModel, ValidationError
 
+from devstack.api import ADMIN_TOKEN
 from shared.contract import bodies
+from shared.contract.errors import Invalid
+from shared.contract.fields import NO_NUL, SOME_TEXT
 from shared.platform.broker import build_broker
 from shared.platform.runtime import Runtime, build_runtime
+from shared.routines.variables import normalize_definitions
 from tests.conftest import settings_for
 from web.app import create_app
 from web.openapi import NO_BODY
@@ -478,3 +484,313 @@ def test_a_route_added_to_the_app_is_picked_up_by_the_generator(module_runtime: 
     operation = served["paths"]["/api/gadgets/{gadgetId}/polish_all"]["post"]
     assert [p["name"] for p in operation["parameters"]] == ["gadgetId"]
     assert writes_without_body(app, served) == ["extra.polish"], "an undeclared body is caught"
+
+
+# Every constraint the validation enforces, stated; a document others' tools accept
+
+
+def test_the_served_document_passes_openapi_spec_validator(doc: Doc) -> None:
+    validate(doc)  # raises on the first problem
+
+
+def request_schemas(doc: Doc) -> Doc:
+    return {n: s for n, s in doc["components"]["schemas"].items() if n not in ("Error", "Problem")}
+
+
+def string_schemas(node: Any) -> Iterator[Doc]:
+    """Every schema under `node` that admits a string."""
+    if isinstance(node, dict):
+        kinds = node.get("type")
+        if kinds == "string" or (isinstance(kinds, list) and "string" in kinds):
+            yield node
+        for value in node.values():
+            yield from string_schemas(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from string_schemas(item)
+
+
+def test_every_request_string_declares_a_pattern_that_refuses_nul(doc: Doc) -> None:
+    """Free text, that is: a format (uuid, date-time) or an enum admits no NUL already."""
+    found = [
+        schema
+        for schema in string_schemas(request_schemas(doc))
+        if "format" not in schema and "enum" not in schema
+    ]
+    assert len(found) > 40
+    for schema in found:
+        assert "pattern" in schema, schema
+        assert not re.search(schema["pattern"], "a\x00b"), schema
+
+
+def test_json_objects_in_bodies_refuse_nul_in_keys_and_nested_values(doc: Doc) -> None:
+    payload = request_schemas(doc)["RunCreate"]["properties"]["payload"]
+    assert payload["propertyNames"] == {"pattern": NO_NUL}
+    assert payload["additionalProperties"] == {"$ref": "#/components/schemas/JsonValue"}
+    check = json_schema_validator(doc, "JsonValue")
+    assert check.is_valid({"a": ["b", {"c": 1.5, "d": None}]})
+    assert not check.is_valid({"a": ["b", {"c": "x\x00"}]})
+    assert not check.is_valid({"a": {"k\x00": 1}})
+
+
+def test_a_lenient_body_documents_that_undeclared_keys_hold_no_nul_either(doc: Doc) -> None:
+    check = json_schema_validator(doc, "BoardUserCreate")
+    assert check.is_valid({"name": "Ann", "extra": {"nested": ["ok"]}})
+    assert not check.is_valid({"name": "Ann", "extra": {"nested": ["not\x00ok"]}})
+    assert not check.is_valid({"name": "Ann", "ex\x00tra": 1})
+
+
+ECMA_SPACE = r"\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+def test_a_nonblank_pattern_admits_no_string_that_trimming_empties() -> None:
+    """Read with Python's `\\s` and with ECMA-262's: either way, a string the pattern
+    admits keeps a character after `str.strip`, so `minLength: 1` holds once trimmed."""
+    as_ecma = re.compile(SOME_TEXT.replace(r"\s", ECMA_SPACE))
+    as_python = re.compile(SOME_TEXT)
+    for point in (*range(0xD800), *range(0xE000, 0x110000)):
+        char = chr(point)
+        if as_ecma.fullmatch(char) or as_python.fullmatch(char):
+            assert char.strip(), hex(point)
+    assert not as_ecma.fullmatch(" \t ")
+    assert as_ecma.fullmatch(" Weekly ")
+
+
+def test_titles_document_that_blank_is_refused(doc: Doc) -> None:
+    title = request_schemas(doc)["RoutineCreate"]["properties"]["title"]
+    assert (title["minLength"], title["pattern"]) == (1, SOME_TEXT)
+
+
+def test_the_issue_prefix_documents_that_it_needs_a_letter_or_digit(doc: Doc) -> None:
+    prefix = request_schemas(doc)["CompanyCreate"]["properties"]["issuePrefix"]
+    assert (prefix["minLength"], prefix["maxLength"]) == (1, 10)
+    assert [bool(re.search(prefix["pattern"], s)) for s in ("--", " ", "a-", " 7 ")] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+
+
+def test_a_schedule_trigger_documents_that_it_needs_a_cron_expression(doc: Doc) -> None:
+    check = json_schema_validator(doc, "TriggerCreate")
+    assert not check.is_valid({"kind": "schedule"})
+    assert check.is_valid({"kind": "schedule", "cronExpression": "0 9 * * *"})
+    assert check.is_valid({"kind": "api"})
+
+
+def test_run_variables_document_scalar_values(doc: Doc) -> None:
+    variables = request_schemas(doc)["RunCreate"]["properties"]["variables"]
+    assert variables["type"] == ["object", "null"]
+    assert variables["additionalProperties"]["type"] == ["string", "number", "boolean", "null"]
+
+
+def json_schema_validator(doc: Doc, name: str) -> Draft202012Validator:
+    """A validator of one component schema, its references resolved in the document."""
+    root = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+    return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def service_accepts_definition(item: Doc) -> bool:
+    try:
+        normalize_definitions([item], title=None, description=None)
+    except Invalid:
+        return False
+    return True
+
+
+DEFINITIONS = [
+    {"name": "a"},
+    {"name": "t", "label": None, "required": False, "defaultValue": 3},
+    {"name": "n", "type": "number", "defaultValue": "1.5"},
+    {"name": "n", "type": "number", "defaultValue": -2},
+    {"name": "n", "type": "number", "defaultValue": " "},
+    {"name": "b", "type": "boolean", "defaultValue": "yes"},
+    {"name": "b", "type": "boolean", "defaultValue": 0},
+    {"name": "d", "type": "date", "defaultValue": "2026-01-02"},
+    {"name": "s", "type": "select", "options": ["x", "y"], "defaultValue": "x"},
+    {"name": "o", "options": "ignored unless a select"},
+    {"name": "1a"},
+    {"type": "text"},
+    {"name": "a", "type": "color"},
+    {"name": "a", "required": "yes"},
+    {"name": "a", "label": 3},
+    {"name": "t", "defaultValue": [1]},
+    {"name": "n", "type": "number", "defaultValue": "ten"},
+    {"name": "n", "type": "number", "defaultValue": True},
+    {"name": "b", "type": "boolean", "defaultValue": "maybe"},
+    {"name": "d", "type": "date", "defaultValue": "tomorrow"},
+    {"name": "s", "type": "select", "options": [], "defaultValue": "x"},
+    {"name": "s", "type": "select", "options": ["x"]},
+    {"name": "s", "type": "select", "options": [1], "defaultValue": 1},
+]
+
+
+@pytest.mark.parametrize("item", DEFINITIONS)
+def test_the_variable_definition_schema_agrees_with_the_service(doc: Doc, item: Doc) -> None:
+    check = json_schema_validator(doc, "VariableDefinition")
+    assert check.is_valid(item) is service_accepts_definition(item)
+
+
+def test_every_error_status_documents_the_one_error_shape(doc: Doc) -> None:
+    problem = doc["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["path", "message"]
+    for key, operation in documented_operations(doc).items():
+        for code, response in operation["responses"].items():
+            if code[0] in "45":
+                schema = response["content"]["application/json"]["schema"]
+                assert resolve(doc, schema)["required"] == ["error"], (key, code)
+
+
+def test_every_429_and_503_documents_retry_after(doc: Doc) -> None:
+    statuses = set()
+    for key, operation in documented_operations(doc).items():
+        for code, response in operation["responses"].items():
+            if code in ("429", "503"):
+                statuses.add(code)
+                assert response["headers"]["Retry-After"]["schema"]["type"] == "integer", key
+    assert statuses == {"429", "503"}
+    fire = doc["paths"]["/api/routine-triggers/public/{publicId}/fire"]["post"]
+    assert "429" in fire["responses"]
+
+
+def test_every_operation_declares_its_security(doc: Doc) -> None:
+    for key, operation in documented_operations(doc).items():
+        assert operation["security"] in ([], [{"bearer": []}]), key
+
+
+# Links: from what an operation creates to the operations that use it
+
+
+def operations_by_id(doc: Doc) -> dict[str, tuple[str, str]]:
+    return {op["operationId"]: key for key, op in documented_operations(doc).items()}
+
+
+def pointer_schema(doc: Doc, schema: Doc, pointer: str) -> Doc | None:
+    """The schema of the required field `pointer` (`/a/b`) names, or None."""
+    for part in pointer.lstrip("/").split("/"):
+        schema = resolve(doc, schema)
+        if part not in schema.get("required", []):
+            return None
+        schema = schema["properties"][part]
+    return schema
+
+
+def success_of(operation: Doc) -> Doc:
+    (code,) = [code for code in operation["responses"] if code.startswith("2")]
+    return operation["responses"][code]  # type: ignore[no-any-return]
+
+
+def declared_links(doc: Doc) -> Iterator[tuple[tuple[str, str], str, Doc, Doc]]:
+    for key, operation in documented_operations(doc).items():
+        success = success_of(operation)
+        for name, link in success.get("links", {}).items():
+            yield key, name, link, success
+
+
+def test_every_link_names_an_operation_and_exactly_its_path_parameters(doc: Doc) -> None:
+    by_id = operations_by_id(doc)
+    found = list(declared_links(doc))
+    assert len(found) > 30
+    for key, name, link, _success in found:
+        assert link["operationId"] in by_id, (key, name)
+        target_path, _method = by_id[link["operationId"]]
+        assert sorted(link["parameters"]) == sorted(re.findall(r"\{([^}]*)\}", target_path))
+
+
+def test_every_link_expression_names_a_field_of_the_response_schema(doc: Doc) -> None:
+    for key, name, link, success in declared_links(doc):
+        schema = success["content"]["application/json"]["schema"]
+        for expression in link["parameters"].values():
+            assert expression.startswith("$response.body#/"), (key, name)
+            field = pointer_schema(doc, schema, expression.removeprefix("$response.body#"))
+            assert field is not None, (key, name, expression)
+            assert "string" in field["type"], (key, name, expression)
+
+
+@pytest.mark.parametrize(
+    ("source", "targets"),
+    [
+        ("companies_create", {"agents_create", "projects_create", "routines_create"}),
+        ("routines_create", {"routines_add_trigger", "runs_index", "runs_fire"}),
+        ("routines_add_trigger", {"triggers_update", "triggers_delete", "triggers_rotate"}),
+        ("runs_fire", {"runs_show"}),
+        ("projects_create_company_goal", {"projects_show_goal"}),
+        ("issues_create", {"issues_show", "issues_update"}),
+        ("agents_create_agent_key", {"agents_revoke_agent_key"}),
+    ],
+)
+def test_creating_operations_link_to_what_uses_their_ids(
+    doc: Doc, source: str, targets: set[str]
+) -> None:
+    path, method = operations_by_id(doc)[source]
+    linked = {
+        link["operationId"] for link in success_of(doc["paths"][path][method])["links"].values()
+    }
+    assert linked >= targets
+
+
+def followed(doc: Doc, source: str, body: Doc) -> dict[str, tuple[str, str]]:
+    """Each link of `source` as (METHOD, url), its parameters read from `body`."""
+    path, method = operations_by_id(doc)[source]
+    out = {}
+    for name, link in success_of(doc["paths"][path][method])["links"].items():
+        target, target_method = operations_by_id(doc)[link["operationId"]]
+        for parameter, expression in link["parameters"].items():
+            value: Any = body
+            for part in expression.removeprefix("$response.body#/").split("/"):
+                value = value[part]
+            target = target.replace("{" + parameter + "}", str(value))
+        out[name] = (target_method.upper(), target)
+    return out
+
+
+def test_following_the_links_walks_a_real_sequence(app: Flask, doc: Doc) -> None:
+    """Company, agent and its key, goal, issue, routine, webhook trigger, a fire and a
+    manual run, each reached through the previous response's links; every GET a link
+    leads to answers 200."""
+    client = app.test_client()
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def step(source: str, link: str, body: Doc, payload: Doc, status: int) -> Doc:
+        method, url = followed(doc, source, body)[link]
+        response = client.open(url, method=method, json=payload, headers=admin)
+        assert response.status_code == status, (link, response.get_json())
+        return response.get_json() if status != 204 else {}  # type: ignore[no-any-return]
+
+    def reads(source: str, body: Doc) -> None:
+        for name, (method, url) in followed(doc, source, body).items():
+            if method == "GET" and name != "PreviewTriggerFireTimes":  # schedules only
+                assert client.get(url, headers=admin).status_code == 200, (source, name)
+
+    company = client.post("/api/companies", json={"name": "Linked"}, headers=admin).get_json()
+    reads("companies_create", company)
+    agent = step("companies_create", "CreateAgent", company, {"name": "Linker"}, 201)
+    reads("agents_create", agent)
+    key = step("agents_create", "CreateAgentKey", agent, {"name": "Linked"}, 201)
+    step("agents_create_agent_key", "RevokeAgentKey", key, {}, 204)
+    goal = step("companies_create", "CreateGoal", company, {"title": "Linked"}, 201)
+    reads("projects_create_company_goal", goal)
+    issue = step("companies_create", "CreateIssue", company, {"title": "Linked"}, 201)
+    reads("issues_create", issue)
+    planned = {"title": "Linked", "assigneeAgentId": agent["id"]}
+    routine = step("companies_create", "CreateRoutine", company, planned, 201)
+    reads("routines_create", routine)
+    hook = {"kind": "webhook", "signingMode": "none"}
+    trigger = step("routines_create", "AddTrigger", routine, hook, 201)
+    reads("routines_add_trigger", trigger)
+    fired = step("routines_add_trigger", "FireWebhook", trigger, {}, 202)
+    reads("triggers_fire_public", fired)
+    run = step("routines_create", "RunRoutine", routine, {}, 202)
+    reads("runs_fire", run)
+    assert step("runs_fire", "GetRun", run, {}, 200)["id"] == run["id"]
+
+
+def test_a_body_is_required_exactly_when_it_has_a_required_key(app: Flask, doc: Doc) -> None:
+    """An empty body is read as `{}`, so a body whose keys may all be left out may be too."""
+    for key, operation in documented_operations(doc).items():
+        if "requestBody" in operation and key[0] != "/api/routine-triggers/public/{publicId}/fire":
+            schema = body_schema(doc, operation)
+            assert operation["requestBody"]["required"] is bool(schema.get("required")), key
+    patch = doc["paths"]["/api/routines/{routineId}"]["patch"]
+    assert patch["requestBody"]["required"] is False
