@@ -98,6 +98,9 @@ class RoutineRun(HasId, HasTimestamps, Base):
     __tablename__ = "routine_runs"
     __table_args__ = (
         Index("ix_routine_runs_routine_created", "routine_id", "created_at"),
+        #: On PostgreSQL only, migration 0006 adds ix_routine_runs_newest: (routine_id,
+        #: created_at DESC, scheduled_for DESC NULLS LAST, id), a routine's runs in list order,
+        #: which SQLite cannot spell (no NULLS LAST in an index) and does not need.
         #: Idempotency: one run per (routine, source:trigger scope, key); NULL keys never clash.
         UniqueConstraint("routine_id", "idempotency_scope", "idempotency_key"),
         #: Exactly one run per schedule trigger and tick.

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.contract.vocabulary import LIVE_ISSUE_STATUSES, ROUTINE_EXECUTION
@@ -78,24 +78,21 @@ def summarize_runs(session: Session, runs: list[RoutineRun]) -> list[RunSummary]
 
 
 def latest_runs(session: Session, routine_ids: list[uuid.UUID]) -> dict[uuid.UUID, RunSummary]:
+    """Each routine's newest run, one index probe per routine (a correlated `LIMIT 1`, the
+    portable spelling of a LATERAL join) on ix_routine_runs_newest, which holds a routine's
+    runs in this very order, so no plan reads a routine's history to find its newest run."""
     if not routine_ids:
         return {}
-    ranked = (
-        select(
-            RoutineRun.id,
-            func.row_number()
-            .over(
-                partition_by=RoutineRun.routine_id,
-                order_by=NEWEST_RUN_FIRST,
-            )
-            .label("rank"),
-        )
-        .where(RoutineRun.routine_id.in_(routine_ids))
-        .subquery()
+    newest = (
+        select(RoutineRun.id)
+        .where(RoutineRun.routine_id == Routine.id)
+        .order_by(*NEWEST_RUN_FIRST)
+        .limit(1)
+        .correlate(Routine)
+        .scalar_subquery()
     )
-    runs = session.scalars(
-        select(RoutineRun).join(ranked, ranked.c.id == RoutineRun.id).where(ranked.c.rank == 1)
-    )
+    newest_ids = select(newest).select_from(Routine).where(Routine.id.in_(routine_ids))
+    runs = session.scalars(select(RoutineRun).where(RoutineRun.id.in_(newest_ids)))
     return {summary.run.routine_id: summary for summary in summarize_runs(session, list(runs))}
 
 
