@@ -117,6 +117,19 @@ class RoutineRun(HasId, HasTimestamps, Base):
         Index("ix_routine_runs_linked_issue", "linked_issue_id"),
         #: Runs by recording time across routines: the /ops window and retention.
         Index("ix_routine_runs_created", "created_at"),
+        #: Retention keeps a run another run coalesced into or replays: found by these.
+        Index(
+            "ix_routine_runs_coalesced_into",
+            "coalesced_into_run_id",
+            postgresql_where=text("coalesced_into_run_id IS NOT NULL"),
+            sqlite_where=text("coalesced_into_run_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_routine_runs_replay_of",
+            "replay_of_run_id",
+            postgresql_where=text("replay_of_run_id IS NOT NULL"),
+            sqlite_where=text("replay_of_run_id IS NOT NULL"),
+        ),
         #: The newest failures, for /ops, without reading every run.
         Index(
             "ix_routine_runs_failed",
