@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from shared.contract.vocabulary import LIVE_ISSUE_STATUSES, ROUTINE_EXECUTION
@@ -17,13 +17,16 @@ from shared.tenancy.lookup import load_visible
 M = TypeVar("M", Issue, RoutineTrigger)
 
 RUN_NOT_FOUND = "Routine run not found"
+
+
 #: Newest first. Runs recorded together (one catch-up pass) share `created_at`; they
 #: list in tick order, the latest tick first, so a routine's last run is its latest tick.
-NEWEST_RUN_FIRST = (
-    RoutineRun.created_at.desc(),
-    RoutineRun.scheduled_for.desc().nulls_last(),
-    RoutineRun.id,
-)
+def newest_first(run: Any) -> tuple[ColumnElement[Any], ...]:
+    """That order over `run`: RoutineRun itself or an alias of it."""
+    return (run.created_at.desc(), run.scheduled_for.desc().nulls_last(), run.id)
+
+
+NEWEST_RUN_FIRST = newest_first(RoutineRun)
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
 

@@ -18,6 +18,7 @@ from scheduler.loop import RETENTION_BATCH, Scheduler
 from shared.models import RoutineRun
 from shared.platform.runtime import Runtime
 from tests.support.clock import FixedClock
+from tests.support.plans import indexes_of, plan_of, rows_read, scans_of, statements_of
 
 CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DAYS = 90
@@ -130,3 +131,21 @@ def test_no_run_is_deleted_when_retention_is_off(timed: Runtime, world: World) -
     forever = replace(timed, settings=timed.settings.with_overrides(run_retention_days=0))
     assert Scheduler(forever).tick().expired == 0
     assert kept(timed) == every
+
+
+def test_a_retention_batch_reads_its_batch_not_the_history(timed: Runtime, world: World) -> None:
+    ids = {"company": world.company["id"], "routine": world.routine["id"]}
+    with timed.engine.begin() as connection:
+        recent = timed.clock.now()
+        connection.execute(OLD_RUNS, {**ids, "count": 20_000, "start": recent})
+        expired = timed.clock.now() - timedelta(days=DAYS + 1)
+        connection.execute(OLD_RUNS, {**ids, "count": RETENTION_BATCH + 100, "start": expired})
+        connection.execute(text("ANALYZE routine_runs"))
+    sent = statements_of(timed.engine, lambda: Scheduler(timed).retain())
+    assert [s.split()[0] for s, _ in sent] == ["SELECT", "DELETE"]
+    indexes = indexes_of(timed.engine, "routine_runs")
+    for statement, parameters in sent:  # EXPLAIN ANALYZE, rolled back with its connection
+        plan = plan_of(timed.engine, statement, parameters)
+        scans = scans_of(plan, "routine_runs", indexes)
+        assert all(node["Node Type"] != "Seq Scan" for node in scans), plan
+        assert sum(rows_read(node) for node in scans) < 5 * RETENTION_BATCH, plan
