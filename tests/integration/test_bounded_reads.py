@@ -19,6 +19,8 @@ HISTORY = 20_000
 #: each item it shows, and a few more.
 PER_ITEM_SHOWN, MOST_EXTRA_ROWS = 2, 10
 TABLES = ("routine_runs", "issues")
+#: An id no issue names: filters on it must find nothing without reading everything.
+NOBODY = "00000000-0000-4000-8000-000000000000"
 
 OLD_RUNS = text("""
     INSERT INTO routine_runs (id, company_id, routine_id, source, status, triggered_at,
@@ -30,9 +32,9 @@ OLD_RUNS = text("""
 """)
 OLD_ISSUES = text("""
     INSERT INTO issues (id, company_id, number, identifier, title, status, priority,
-                        origin_kind, origin_id, created_at, updated_at)
+                        origin_kind, origin_id, created_at, updated_at, assignee_agent_id)
     SELECT gen_random_uuid(), :company, 100000 + n, 'OLD-' || n, 'Daily check', 'done',
-           'medium', 'routine_execution', :routine, old.at, old.at
+           'medium', 'routine_execution', :routine, old.at, old.at, :agent
     FROM generate_series(1, :count) AS n,
          LATERAL (SELECT now() - interval '1 day' - n * interval '1 minute' AS at) AS old
 """)
@@ -44,9 +46,21 @@ READS: dict[str, Callable[[World, str], str]] = {
     "one run": lambda _, run: f"/api/routine-runs/{run}",
     "issue list": lambda w, _: f"/api/companies/{w.company['id']}/issues",
     "live issues": lambda w, _: f"/api/companies/{w.company['id']}/issues?status=todo,blocked",
+    "finished issues": lambda w, _: f"/api/companies/{w.company['id']}/issues?status=done",
+    "an agent's issues": lambda w, _: (
+        f"/api/companies/{w.company['id']}/issues?assigneeAgentId={w.agent['id']}"
+    ),
+    "manual issues": lambda w, _: f"/api/companies/{w.company['id']}/issues?originKind=manual",
     "a routine's issues": lambda w, _: (
         f"/api/companies/{w.company['id']}/issues?originId={w.routine['id']}"
     ),
+    "no routine's issues": lambda w, _: (
+        f"/api/companies/{w.company['id']}/issues?originId={NOBODY}"
+    ),
+    "no agent's issues": lambda w, _: (
+        f"/api/companies/{w.company['id']}/issues?assigneeAgentId={NOBODY}"
+    ),
+    "cancelled issues": lambda w, _: f"/api/companies/{w.company['id']}/issues?status=cancelled",
     "execution issues": lambda w, _: (
         f"/api/companies/{w.company['id']}/issues?originKind=routine_execution"
     ),
@@ -66,6 +80,7 @@ def world(api: Api) -> World:
 
 def add_history(runtime: Runtime, world: World) -> None:
     ids = {"company": world.company["id"], "routine": world.routine["id"], "count": HISTORY}
+    ids |= {"agent": world.agent["id"]}
     with runtime.engine.begin() as connection:
         connection.execute(OLD_RUNS, ids)
         connection.execute(OLD_ISSUES, ids)

@@ -1,5 +1,7 @@
-"""indexes that bound the routine reads by what they show: a routine's live issues without
-its finished ones, and (PostgreSQL) a routine's runs in exactly the order they list in;
+"""indexes that bound the reads by what they show: a routine's live issues without its
+finished ones, its issues newest first (replacing ix_issues_origin, whose leading
+origin_kind the issue list's originId filter cannot use), and (PostgreSQL) a routine's runs
+in exactly the order they list in;
 and those retention asks before it deletes a run: which runs coalesced into or replay it
 
 Revision ID: 0006
@@ -38,6 +40,10 @@ def upgrade() -> None:
             ["origin_kind", "origin_id", "status", "created_at"],
             unique=False,
         )
+        batch_op.create_index(
+            "ix_issues_origin_created", ["origin_id", "created_at", "number", "id"], unique=False
+        )
+        batch_op.drop_index("ix_issues_origin")
     with op.batch_alter_table("routine_runs", schema=None) as batch_op:
         for name, column in POINTERS.items():
             where = _present(column)
@@ -55,4 +61,8 @@ def downgrade() -> None:
             where = _present(column)
             batch_op.drop_index(name, postgresql_where=where, sqlite_where=where)
     with op.batch_alter_table("issues", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_issues_origin", ["origin_kind", "origin_id", "created_at"], unique=False
+        )
+        batch_op.drop_index("ix_issues_origin_created")
         batch_op.drop_index("ix_issues_origin_status")
