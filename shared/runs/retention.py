@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, select, text
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.selectable import ScalarSelect
 
@@ -61,6 +61,10 @@ def delete_expired_runs(session: Session, *, recorded_before: datetime, limit: i
         .limit(limit)
         .with_for_update(skip_locked=True, of=RoutineRun)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # The planner prices the per-candidate rules as if each read a routine's history,
+        # which crosses jit_above_cost over a large table: compiling costs ~0.3 s a batch.
+        session.execute(text("SET LOCAL jit = off"))
     ids = list(session.scalars(expired))
     if not ids:
         return 0
