@@ -5,7 +5,9 @@ with just a page of history (PAGE runs and PAGE issues per routine, so every lis
 a full page), then after HISTORY runs (quick: QUICK_HISTORY) and a tenth as many finished
 execution issues, older than that page, are inserted in bulk, spread over the routines.
 Each measure is the median of several calls (ms); the ratio is with history over without.
-Figures go to bench/results/growth.json (growth-quick.json with --quick).
+Then fires are timed without and while retention deletes the expired part of that history
+(older than the default 90 days). Figures go to bench/results/growth.json
+(growth-quick.json with --quick).
 
     python -m bench.growth [--quick]
 """
@@ -15,17 +17,23 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
 
 from bench.fixtures import bench_world, make_routine_with_policy
 from bench.report import ROOT, command_line, machine_facts, say, write_results
 from bench.stack import Sizes, Stack, distributed_stack, wait_worker_ready
+from bench.stats import pct, rounded
 from devstack.api import Api
+from scheduler.loop import RETENTION_BATCH
+from shared.platform.settings import Settings
+from shared.runs.retention import delete_expired_runs
 
 HISTORY, QUICK_HISTORY = 1_000_000, 100_000
 ROUTINES = 20
@@ -40,7 +48,7 @@ RUNS = text("""
     SELECT gen_random_uuid(), :company, (CAST(:routines AS uuid[]))[1 + n % :size],
            'schedule', 'completed', old.at, '{}'::jsonb, old.at, old.at
     FROM generate_series(1, :count) AS n,
-         LATERAL (SELECT now() - (:offset + n) * interval '1 minute' AS at) AS old
+         LATERAL (SELECT now() - (:offset + n * :step) * interval '1 minute' AS at) AS old
 """)
 ISSUES = text("""
     INSERT INTO issues (id, company_id, number, identifier, title, status, priority,
@@ -49,7 +57,7 @@ ISSUES = text("""
            'done', 'medium', 'routine_execution', (CAST(:routines AS uuid[]))[1 + n % :size],
            old.at, old.at
     FROM generate_series(1, :count) AS n,
-         LATERAL (SELECT now() - (:offset + 10 * n) * interval '1 minute' AS at) AS old
+         LATERAL (SELECT now() - (:offset + 10 * n * :step) * interval '1 minute' AS at) AS old
 """)
 
 
@@ -76,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         inserted_s = round(time.monotonic() - started, 1)
         say(f"inserted {history:,} runs and {history // 10:,} issues in {inserted_s} s")
         grown = _measure_all(stack, measures, calls)
+        retention = _retention(stack, measures["fire"], fires=10 * calls)
+    say(
+        f"retention: {retention['deleted_per_s']:,} runs/s deleted back to back; fire p99 "
+        f"{retention['fire_p99_ms']} ms, {retention['fire_p99_without_ms']} ms without, "
+        f"x{retention['p99_ratio']}"
+    )
     figures = {
         name: {
             "page_only_ms": empty[name],
@@ -104,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "history_insert_s": inserted_s,
         "medians": figures,
+        "retention": retention,
     }
     name = "growth-quick.json" if args.quick else "growth.json"
     write_results(ROOT / "bench" / "results" / name, results)
@@ -141,6 +156,52 @@ def _measure_all(
     return medians
 
 
+def _retention(stack: Stack, fire: Callable[[], object], *, fires: int) -> dict[str, Any]:
+    """Fire latency without, then while, retention deletes expired runs in back-to-back
+    batches (harsher than the scheduler's one batch per tick), and how fast it deletes."""
+    without = _latencies(fire, fires)
+    _settle(stack)
+    stop, deleted = threading.Event(), [0]
+    cutoff = datetime.now(UTC) - timedelta(days=Settings.run_retention_days)
+    sessions = sessionmaker(stack.engine)
+
+    def sweep() -> None:
+        while not stop.is_set():
+            with sessions() as session, session.begin():
+                batch = delete_expired_runs(session, recorded_before=cutoff, limit=RETENTION_BATCH)
+            deleted[0] += batch
+            if not batch:
+                return
+
+    sweeper = threading.Thread(target=sweep, name="retention")
+    started = time.monotonic()
+    sweeper.start()
+    during = _latencies(fire, fires)
+    stop.set()
+    sweeper.join()
+    elapsed = time.monotonic() - started
+    p99, p99_without = pct(during, 99) or 0.0, pct(without, 99) or 0.0
+    return {
+        "fires": fires,
+        "deleted": deleted[0],
+        "deleted_per_s": round(deleted[0] / elapsed),
+        "fire_p50_ms": rounded(pct(during, 50), 2),
+        "fire_p99_ms": round(p99, 2),
+        "fire_p50_without_ms": rounded(pct(without, 50), 2),
+        "fire_p99_without_ms": round(p99_without, 2),
+        "p99_ratio": round(p99 / p99_without, 2),
+    }
+
+
+def _latencies(call: Callable[[], object], calls: int) -> list[float]:
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def _settle(stack: Stack, timeout: float = 60) -> None:
     undecided = text("SELECT count(*) FROM routine_runs WHERE status = 'received'")
     deadline = time.monotonic() + timeout
@@ -165,12 +226,15 @@ def _median_ms(call: Callable[[], object], calls: int) -> float:
 def _insert_history(
     stack: Stack, company: str, routines: list[str], runs: int, issues: int, *, offset: int
 ) -> None:
-    """Runs and finished issues, the newest `offset` minutes old, spread over `routines`."""
+    """Runs and finished issues, the newest `offset` minutes old, spread over `routines`
+    and over about two years (a run a minute at HISTORY runs), most of it past retention."""
     values = {"company": company, "routines": routines, "size": len(routines), "offset": offset}
+    values["step"] = max(1, HISTORY // max(runs, 1))
     with stack.engine.begin() as connection:
         connection.execute(RUNS, {**values, "count": runs})
         numbers = {"number": 1_000_000 + offset}  # clear of the company's own numbers
-        connection.execute(ISSUES, {**values, "count": issues, "offset": offset + runs, **numbers})
+        latest = offset + runs * values["step"]
+        connection.execute(ISSUES, {**values, "count": issues, "offset": latest, **numbers})
     with stack.engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT").execute(
             text("VACUUM ANALYZE routine_runs, issues")
