@@ -98,9 +98,9 @@ class Settings:
     scheduler_lease: bool = True
     data_dir: str | None = None
     #: PostgreSQL cancels any statement running longer than this (ms; 0 = no limit). Every
-    #: statement of a request or a decision is small; the slowest legitimate one, a runs
-    #: list over a huge history, takes about 1.5 s. The client gives up a second later
-    #: even if the server cannot answer at all (shared/platform/db.py).
+    #: statement of a request or a decision is small, and every read is bounded by its
+    #: page whatever the history (tests/integration/test_bounded_reads.py). The client
+    #: gives up a second later even if the server cannot answer at all (shared/platform/db.py).
     db_statement_timeout_ms: int = 5_000
     #: A statement waiting this long for a row lock fails (ms; 0 = wait as long as the
     #: statement may). Decisions hold a routine's lock for milliseconds.
