@@ -89,10 +89,11 @@ bench-tools: setup
 bench-quick: bench-tools  ## The headline fire ratios in under 3 minutes (bench/results/fire-quick.json).
 	$(BIN)/python -m bench.fire --quick
 
-bench: bench-tools  ## Fire and memory benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
+bench: bench-tools  ## Fire, memory and history-growth benchmarks, distributed mode (PostgreSQL, Redis, wrk); see bench/.
 	$(BIN)/python -m bench.fire --profile
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.embedded
+	$(BIN)/python -m bench.growth
 
 bench-scheduler: setup  ## Scheduler benchmark: many due schedule triggers, then an idle scan.
 	$(BIN)/python -m bench.scheduler

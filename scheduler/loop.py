@@ -7,7 +7,10 @@
 2. sweeps runs still `received` after a while back onto the queue: a run is
    durable before its 202, so a lost message (broker down, worker killed) is
    recovered here. Each sweep reads the next page (oldest first, wrapping around), so
-   runs that stay stuck at the front never hide newer lost ones.
+   runs that stay stuck at the front never hide newer lost ones;
+3. deletes runs past ROUTINES_RUN_RETENTION_DAYS, RETENTION_BATCH at a time in a short
+   transaction of its own (shared/runs/retention.py says which stay); after a batch that
+   comes up short it rests RETENTION_REST_SECONDS, since nothing new expires faster.
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ from scheduler.lease import AlwaysLeader, Lease
 from shared.contract.timefmt import iso
 from shared.platform.broker import DISPATCH_BATCH, DISPATCH_QUEUE, SCHEDULE_QUEUE
 from shared.platform.db import transaction
-from shared.platform.metrics import DUE_BACKLOG, SCHEDULER_LEADER, SWEEP_REENQUEUED, queue_depths
+from shared.platform.metrics import (
+    DUE_BACKLOG,
+    RUNS_EXPIRED,
+    SCHEDULER_LEADER,
+    SWEEP_REENQUEUED,
+    queue_depths,
+)
 from shared.platform.runtime import Runtime
+from shared.runs.retention import delete_expired_runs
 from shared.runs.sweep import undecided_runs
 from shared.schedules.due import due_triggers
 
@@ -45,6 +55,10 @@ PAGE_TICKS = 200
 RENEW_EVERY = PAGE_TICKS
 #: A tick enqueued this long ago and still due is enqueued again (its message was lost).
 REENQUEUE_AFTER_SECONDS = 30.0
+#: Expired runs deleted per tick at most: one short transaction, row locks skipped.
+RETENTION_BATCH = 500
+#: After a short batch (nothing more expired), retention waits this long to look again.
+RETENTION_REST_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,7 @@ class TickReport:
     leader: bool
     enqueued: int = 0
     swept: int = 0
+    expired: int = 0
 
 
 @dataclass
@@ -82,6 +97,8 @@ class Scheduler:
         self._runs = _Recent(runtime.settings.sweep_after_seconds)
         #: Where the next sweep page starts; back to the oldest once a page comes up short.
         self._sweep_from: tuple[datetime, uuid.UUID] | None = None
+        #: When (monotonic) retention may look for expired runs again.
+        self._retain_after = 0.0
 
     def tick(self) -> TickReport:
         if not self._hold():
@@ -89,7 +106,8 @@ class Scheduler:
         enqueued = self.scan()
         if not self.leader:  # the lease was lost during the scan: stop at once
             return TickReport(leader=False, enqueued=enqueued)
-        return TickReport(leader=True, enqueued=enqueued, swept=self.sweep())
+        swept = self.sweep()
+        return TickReport(leader=True, enqueued=enqueued, swept=swept, expired=self.retain())
 
     def _backlogged(self, queue: str) -> bool:
         """More work waiting than one scan page: the workers are behind, not idle.
@@ -168,6 +186,22 @@ class Scheduler:
         if swept:
             log.info("swept undecided runs", extra={"outcome": f"{swept} re-enqueued"})
         return swept
+
+    def retain(self) -> int:
+        """One batch of expired runs deleted, unless retention is off or resting."""
+        days = self.runtime.settings.run_retention_days
+        now = time.monotonic()
+        if days <= 0 or now < self._retain_after:
+            return 0
+        cutoff = self.runtime.clock.now() - timedelta(days=days)
+        with transaction(self.runtime.sessions) as session:
+            deleted = delete_expired_runs(session, recorded_before=cutoff, limit=RETENTION_BATCH)
+        RUNS_EXPIRED.inc(deleted)
+        if deleted < RETENTION_BATCH:
+            self._retain_after = now + RETENTION_REST_SECONDS
+        if deleted:
+            log.info("deleted expired runs", extra={"outcome": f"{deleted} deleted"})
+        return deleted
 
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop` is set; a failing tick is logged and retried, never fatal."""

@@ -98,6 +98,9 @@ class RoutineRun(HasId, HasTimestamps, Base):
     __tablename__ = "routine_runs"
     __table_args__ = (
         Index("ix_routine_runs_routine_created", "routine_id", "created_at"),
+        #: On PostgreSQL only, migration 0006 adds ix_routine_runs_newest: (routine_id,
+        #: created_at DESC, scheduled_for DESC NULLS LAST, id), a routine's runs in list order,
+        #: which SQLite cannot spell (no NULLS LAST in an index) and does not need.
         #: Idempotency: one run per (routine, source:trigger scope, key); NULL keys never clash.
         UniqueConstraint("routine_id", "idempotency_scope", "idempotency_key"),
         #: Exactly one run per schedule trigger and tick.
@@ -114,6 +117,19 @@ class RoutineRun(HasId, HasTimestamps, Base):
         Index("ix_routine_runs_linked_issue", "linked_issue_id"),
         #: Runs by recording time across routines: the /ops window and retention.
         Index("ix_routine_runs_created", "created_at"),
+        #: Retention keeps a run another run coalesced into or replays: found by these.
+        Index(
+            "ix_routine_runs_coalesced_into",
+            "coalesced_into_run_id",
+            postgresql_where=text("coalesced_into_run_id IS NOT NULL"),
+            sqlite_where=text("coalesced_into_run_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_routine_runs_replay_of",
+            "replay_of_run_id",
+            postgresql_where=text("replay_of_run_id IS NOT NULL"),
+            sqlite_where=text("replay_of_run_id IS NOT NULL"),
+        ),
         #: The newest failures, for /ops, without reading every run.
         Index(
             "ix_routine_runs_failed",

@@ -41,8 +41,10 @@ class Issue(HasId, HasTimestamps, Base):
     __tablename__ = "issues"
     __table_args__ = (
         UniqueConstraint("company_id", "number"),
-        #: The live-issue lookup of every dispatch: newest execution issue of a routine.
-        Index("ix_issues_origin", "origin_kind", "origin_id", "created_at"),
+        #: A routine's live issues (list, detail, dispatch) without its finished ones.
+        Index("ix_issues_origin_status", "origin_kind", "origin_id", "status", "created_at"),
+        #: The issue list filtered by origin, newest first, scanned backwards.
+        Index("ix_issues_origin_created", "origin_id", "created_at", "number", "id"),
         Index("ix_issues_company_status", "company_id", "status"),
         #: The issue list's keyset pages (newest first), scanned backwards.
         Index("ix_issues_company_created", "company_id", "created_at", "number", "id"),

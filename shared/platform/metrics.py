@@ -89,6 +89,9 @@ DUE_BACKLOG = Gauge(
 SWEEP_REENQUEUED = Counter(
     "routines_sweep_reenqueued_total", "Undecided runs put back on the queue by the sweep."
 )
+RUNS_EXPIRED = Counter(
+    "routines_runs_expired_total", "Runs past ROUTINES_RUN_RETENTION_DAYS deleted by the scheduler."
+)
 
 
 class _ThisProcess(Collector):

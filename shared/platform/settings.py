@@ -75,6 +75,9 @@ class Settings:
     sweep_after_seconds: float = 30.0
     #: How often the scheduler loop wakes up.
     scheduler_interval_seconds: float = 1.0
+    #: Runs older than this many days are deleted by the scheduler, but for those still
+    #: needed (shared/runs/retention.py); 0 = keep every run for ever.
+    run_retention_days: int = 90
     #: A schedule tick recorded later than this after its time is "missed" and follows
     #: the routine's catch-up policy (API.md 7).
     catch_up_grace_seconds: float = 60.0
@@ -95,9 +98,9 @@ class Settings:
     scheduler_lease: bool = True
     data_dir: str | None = None
     #: PostgreSQL cancels any statement running longer than this (ms; 0 = no limit). Every
-    #: statement of a request or a decision is small; the slowest legitimate one, a runs
-    #: list over a huge history, takes about 1.5 s. The client gives up a second later
-    #: even if the server cannot answer at all (shared/platform/db.py).
+    #: statement of a request or a decision is small, and every read is bounded by its
+    #: page whatever the history (tests/integration/test_bounded_reads.py). The client
+    #: gives up a second later even if the server cannot answer at all (shared/platform/db.py).
     db_statement_timeout_ms: int = 5_000
     #: A statement waiting this long for a row lock fails (ms; 0 = wait as long as the
     #: statement may). Decisions hold a routine's lock for milliseconds.
@@ -134,6 +137,9 @@ class Settings:
             broker_namespace=env.get("ROUTINES_BROKER_NAMESPACE") or "routines",
             sweep_after_seconds=_float(env, "ROUTINES_SWEEP_AFTER_SECONDS", 30.0),
             scheduler_interval_seconds=_float(env, "ROUTINES_SCHEDULER_INTERVAL_SECONDS", 1.0),
+            run_retention_days=_no_negative_limit(
+                "ROUTINES_RUN_RETENTION_DAYS", _int(env, "ROUTINES_RUN_RETENTION_DAYS", 90)
+            ),
             catch_up_grace_seconds=_float(env, "ROUTINES_CATCH_UP_GRACE_SECONDS", 60.0),
             broker_heartbeat_timeout_ms=_int(env, "ROUTINES_BROKER_HEARTBEAT_TIMEOUT_MS", 60_000),
             scheduler_lease=env.get("ROUTINES_SCHEDULER_LEASE", "on") != "off",

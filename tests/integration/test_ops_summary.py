@@ -4,16 +4,16 @@ issues reads the whole history of runs, however long that history has grown."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from devstack.api import Api, World, fire, make_world
 from shared.platform.ops_summary import ops_summary
 from shared.platform.runtime import Runtime
 from shared.tenancy.auth import ADMIN
+from tests.support.plans import Statement, indexes_of, plan_of, rows_read, scans_of, statements_of
 
 #: Runs from before the window: a minute apart, enough that reading them all costs far
 #: more than any index, so the planner shows which statements need one.
@@ -47,50 +47,14 @@ def history(api: Api, runtime: Runtime) -> World:
     return world
 
 
-def summary_statements(runtime: Runtime) -> list[tuple[str, Any]]:
+def summary_statements(runtime: Runtime) -> list[Statement]:
     """Every statement the summary sends, with its parameters, as the driver got them."""
-    sent: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(runtime.engine, "before_cursor_execute", capture)
-    try:
+    def summarize() -> None:
         with runtime.sessions() as session:
             ops_summary(session, ADMIN, broker=runtime.broker, now=runtime.clock.now(), leader={})
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", capture)
-    return sent
 
-
-def plan_of(runtime: Runtime, statement: str, parameters: Any) -> dict[str, Any]:
-    connection = runtime.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
-        explained = cursor.fetchone()[0]
-    finally:
-        connection.close()
-    explained = json.loads(explained) if isinstance(explained, str) else explained
-    return dict(explained[0]["Plan"])
-
-
-def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from nodes(child)
-
-
-def runs_indexes(runtime: Runtime) -> set[str]:
-    with runtime.engine.connect() as connection:
-        query = text("SELECT indexname FROM pg_indexes WHERE tablename = 'routine_runs'")
-        return set(connection.execute(query).scalars())
-
-
-def rows_read(node: dict[str, Any]) -> float:
-    """Rows a scan node went through, kept or thrown away, over all its loops."""
-    seen = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
-    return float((seen + node.get("Rows Removed by Index Recheck", 0)) * node["Actual Loops"])
+    return statements_of(runtime.engine, summarize)
 
 
 def test_the_summary_counts_the_window_and_every_undecided_run(
@@ -114,14 +78,10 @@ def test_no_statement_of_the_summary_reads_the_whole_history_of_runs(
     for _ in range(3):
         fire(api, history.routine)
     on_runs = [(s, p) for s, p in summary_statements(runtime) if "routine_runs" in s]
-    indexes = runs_indexes(runtime)
+    indexes = indexes_of(runtime.engine, "routine_runs")
     for statement, parameters in on_runs:
-        plan = plan_of(runtime, statement, parameters)
-        scans = [
-            node
-            for node in nodes(plan)
-            if node.get("Relation Name") == "routine_runs" or node.get("Index Name") in indexes
-        ]
+        plan = plan_of(runtime.engine, statement, parameters)
+        scans = scans_of(plan, "routine_runs", indexes)
         assert scans, statement
         kinds = [node["Node Type"] for node in scans]
         assert "Seq Scan" not in kinds, (statement, json.dumps(plan, indent=1))

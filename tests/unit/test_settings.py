@@ -200,3 +200,14 @@ def test_database_time_limits_are_read_from_the_environment() -> None:
 def test_a_negative_database_time_limit_is_an_error_at_start_up(name: str) -> None:
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: "-1"})
+
+
+def test_runs_are_kept_ninety_days_unless_told_otherwise_and_zero_keeps_them_for_ever() -> None:
+    assert Settings.from_env({}).run_retention_days == 90
+    assert Settings.from_env({"ROUTINES_RUN_RETENTION_DAYS": "0"}).run_retention_days == 0
+    assert Settings.from_env({"ROUTINES_RUN_RETENTION_DAYS": "30"}).run_retention_days == 30
+
+
+def test_a_negative_run_retention_is_refused_at_start() -> None:
+    with pytest.raises(SettingError, match="ROUTINES_RUN_RETENTION_DAYS must be 0"):
+        Settings.from_env({"ROUTINES_RUN_RETENTION_DAYS": "-1"})
