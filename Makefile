@@ -37,7 +37,7 @@ lock: | $(BIN)/python  ## Re-make requirements*.txt (pinned, hashed) from pyproj
 run: setup-runtime  ## Start API + worker + scheduler in one process on 127.0.0.1:3100 (SQLite).
 	$(BIN)/routines up
 
-run-distributed: setup-runtime  ## Distributed mode on local PostgreSQL and Redis (honcho + Procfile): web on 127.0.0.1:3100.
+run-distributed: setup-runtime  ## Distributed mode on local PostgreSQL and Redis (honcho + Procfile): the edge (nginx) on 127.0.0.1:3100, web behind it.
 	@. $(BIN)/activate && \
 	export DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/routines} && \
 	export REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} && \

@@ -5,6 +5,7 @@ as its scenario."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -114,6 +115,35 @@ def start_web(env: Mapping[str, str], log_dir: Path, *, port: int, workers: int 
     process = Process("web", argv, {"PROMETHEUS_MULTIPROC_DIR": str(folder), **env}, log_dir)
     _wait_alive(process, f"http://127.0.0.1:{port}/api/health/live", timeout=30)
     return process
+
+
+def start_edge(
+    log_dir: Path, *, port: int, upstream_port: int, settings: Mapping[str, str] | None = None
+) -> Process:
+    """nginx with the repository's deploy/nginx.conf, as the Procfile's edge runs it, in
+    front of web on `upstream_port`; `settings` give directives other values (a short
+    keepalive_timeout), each of which the file must already set exactly once."""
+    from launcher import edge
+
+    template = (ROOT / "deploy" / "nginx.conf").read_text()
+    config = edge.render(
+        template, listen=f"127.0.0.1:{port}", upstream=f"127.0.0.1:{upstream_port}"
+    )
+    for directive, value in (settings or {}).items():
+        config = _set_directive(config, directive, value)
+    prefix = log_dir / "edge"
+    argv = edge.nginx_argv(edge.prepare(prefix, config), prefix)
+    process = Process("edge", argv, {}, log_dir)
+    _wait_alive(process, f"http://127.0.0.1:{port}/api/health/live", timeout=30)
+    return process
+
+
+def _set_directive(config: str, directive: str, value: str) -> str:
+    pattern = re.compile(rf"^(\s*{re.escape(directive)}) [^;]+;", re.M)
+    lines = pattern.findall(config)
+    if len(lines) != 1:
+        raise ValueError(f"deploy/nginx.conf sets {directive} {len(lines)} times, not once")
+    return pattern.sub(f"{lines[0]} {value};", config)
 
 
 def start_worker(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shared.platform.config_check import exit_if_misconfigured
+from shared.platform.config_check import EXIT_MISCONFIGURED, exit_if_misconfigured
 from shared.platform.logs import configure_logging
 from shared.platform.settings import Settings
 
@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("--bind", default=os.environ.get("ROUTINES_BIND", "127.0.0.1:3100"))
     web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     web.set_defaults(handler=_web, role="web")
+
+    edge = commands.add_parser("edge", help="run nginx in front of web (deploy/nginx.conf)")
+    port = os.environ.get("ROUTINES_PORT", "3100")
+    edge.add_argument("--listen", default=f"127.0.0.1:{port}")
+    web_port = os.environ.get("ROUTINES_WEB_PORT", "3101")
+    edge.add_argument("--upstream", default=f"127.0.0.1:{web_port}")
+    edge.add_argument("--config", type=Path, default=Path("deploy/nginx.conf"))
+    data_dir = Path(os.environ.get("ROUTINES_DATA_DIR") or ".routines")
+    edge.add_argument("--prefix", type=Path, default=data_dir / "edge")
+    edge.set_defaults(handler=_edge, role="edge")
 
     worker = commands.add_parser("worker", help="run dramatiq workers (distributed mode)")
     worker.add_argument(
@@ -115,6 +125,18 @@ def _web(args: argparse.Namespace) -> int:
     command = [gunicorn, "--bind", args.bind, "--workers", str(args.workers)]
     config = ["--config", "python:web.gunicorn_conf", "web.wsgi:app"]
     os.execvp(gunicorn, [*command, *config])  # noqa: S606 (replaces this process)
+
+
+def _edge(args: argparse.Namespace) -> int:
+    from launcher import edge
+
+    try:
+        config = edge.render(args.config.read_text(), listen=args.listen, upstream=args.upstream)
+        argv = edge.nginx_argv(edge.prepare(args.prefix, config), args.prefix)
+    except (edge.EdgeError, OSError) as error:
+        print(f"routines edge: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_MISCONFIGURED) from None
+    os.execvp(argv[0], argv)  # noqa: S606 (replaces this process)
 
 
 def installed_beside_python(program: str) -> str:

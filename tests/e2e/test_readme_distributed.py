@@ -56,6 +56,7 @@ def fresh_shell_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "REDIS_URL": REDIS_URL,
         "ROUTINES_BROKER_NAMESPACE": namespace,
         "ROUTINES_PORT": str(free_port()),
+        "ROUTINES_WEB_PORT": str(free_port()),
         "ROUTINES_WORKER_METRICS_PORT": str(free_port()),
         "ROUTINES_SCHEDULER_METRICS_PORT": str(free_port()),
         "ROUTINES_DATA_DIR": str(tmp_path / "data"),

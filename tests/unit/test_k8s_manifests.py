@@ -256,3 +256,12 @@ def test_dashboard_metrics_are_defined_by_the_code() -> None:
 def test_metric_names_ignore_quoted_text() -> None:
     expr = 'sum(rate(routines_http_requests_total{route="routines_not_a_metric"}[5m]))'
     assert check.metric_names(expr) == {"routines_http_requests_total"}
+
+
+def test_both_ingresses_buffer_whole_requests_and_answers(base: list[dict[str, Any]]) -> None:
+    """Slow clients are the ingress's to hold, never a web thread's (deploy/nginx.conf)."""
+    for name in ("routines-api", "routines-public-webhooks"):
+        annotations = one(base, "Ingress", name)["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+        assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "on"
+        assert annotations["nginx.ingress.kubernetes.io/client-body-buffer-size"] == "1m"
