@@ -4,7 +4,6 @@ import os
 import tempfile
 
 from shared.platform.config_check import exit_if_misconfigured
-from shared.platform.logs import gunicorn_logconfig
 
 # The master reads this file before anything else: a misconfigured web process stops
 # here with one line, before any worker is forked.
@@ -23,7 +22,7 @@ timeout = 60
 keepalive = 5
 accesslog = None
 #: gunicorn's own lines (start-up, worker boots and exits, errors) in the service's format.
-logconfig_dict = gunicorn_logconfig("web")
+logger_class = "web.gunicorn_logging.ServiceFormatLogger"
 
 
 def child_exit(_server: object, worker: object) -> None:

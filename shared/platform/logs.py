@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -78,32 +78,6 @@ def configure_logging(process: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-
-
-def gunicorn_logconfig(process: str) -> dict[str, Any]:
-    """gunicorn's `logconfig_dict`: its start-up and error lines in the same format."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"routines": {"()": formatter_for, "process": process}},
-        "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "formatter": "routines",
-                "stream": "ext://sys.stderr",
-            },
-            "error_console": {
-                "class": "logging.StreamHandler",
-                "formatter": "routines",
-                "stream": "ext://sys.stderr",
-            },
-        },
-        "root": {"level": "INFO", "handlers": ["console"]},
-        "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
-        },
-    }
 
 
 def timestamp(record: logging.LogRecord) -> str:

@@ -89,19 +89,16 @@ def test_a_terminal_gets_coloured_lines_and_anything_else_gets_json() -> None:
     assert "\x1b[" not in JsonFormatter("embedded").format(record)
 
 
-def test_gunicorns_own_lines_are_json(capsys: pytest.CaptureFixture[str]) -> None:
-    import logging.config
+def test_gunicorns_own_lines_are_json_and_it_keeps_no_access_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gunicorn.config import Config
 
-    from shared.platform.logs import gunicorn_logconfig
+    from web.gunicorn_logging import ServiceFormatLogger
 
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    logging.config.dictConfig(gunicorn_logconfig("web"))
-    try:
-        logging.getLogger("gunicorn.error").info("Listening at: http://127.0.0.1:3100")
-    finally:
-        logging.getLogger("gunicorn.error").handlers.clear()
-        root.handlers[:], root.level = saved[0], saved[1]
+    log = ServiceFormatLogger(Config())
+    log.info("Listening at: http://127.0.0.1:3100")
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert (line["logger"], line["process"]) == ("gunicorn.error", "web")
     assert line["msg"] == "Listening at: http://127.0.0.1:3100"
+    assert not log.access_log_enabled
