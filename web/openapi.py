@@ -15,8 +15,8 @@ from pydantic_core import CoreSchema, core_schema
 from shared.contract import bodies as b
 from shared.contract import queries as q
 from shared.contract.fields import NO_NUL, JsonValue
+from shared.contract.wire import camel
 from web.openapi_links import RESPONSES, links
-from web.presenters import camel
 
 #: Request body model of each endpoint that takes one.
 BODIES: dict[str, type[BaseModel]] = {

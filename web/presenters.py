@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import uuid
-from datetime import datetime
 from typing import Any
 
 from shared.contract.timefmt import iso
+from shared.contract.wire import camel, value
 from shared.models import (
     ActivityEntry,
     Agent,
@@ -27,21 +25,6 @@ from shared.runs.reading import RunSummary
 from shared.schedules.preview import FireTimes
 
 Json = dict[str, Any]
-
-
-@functools.cache
-def camel(name: str) -> str:
-    """Cached: the same few dozen column names are converted on every response."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def value(raw: Any) -> Any:
-    if isinstance(raw, uuid.UUID):
-        return str(raw)
-    if isinstance(raw, datetime):
-        return iso(raw)
-    return raw
 
 
 def pick(row: object, fields: tuple[str, ...]) -> Json:

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shared.contract.timefmt import iso
 from shared.contract.vocabulary import ActorType, EntityType
+from shared.contract.wire import camel, value
 from shared.models import (
     ActivityEntry,
     Agent,
@@ -150,7 +150,7 @@ def actor_of(principal: Principal | None) -> tuple[ActorType, uuid.UUID | None]:
 
 def snapshot(row: object | None, fields: tuple[str, ...]) -> Snapshot:
     """The named columns of `row` as JSON under their API names; no row is all None."""
-    return {_camel(name): _json(getattr(row, name) if row else None) for name in fields}
+    return {camel(name): value(getattr(row, name) if row else None) for name in fields}
 
 
 def changes(before: Snapshot, after: Snapshot) -> dict[str, Any]:
@@ -179,16 +179,3 @@ def sortable_id() -> uuid.UUID:
     rand = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
     value = (stamp >> 12) << 80 | 0x7 << 76 | (stamp & 0xFFF) << 64 | 0b10 << 62 | rand
     return uuid.UUID(int=value)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return iso(value)
-    return value

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from web.presenters import camel, pick, value
+from shared.contract.wire import camel, value
+from web.presenters import pick
 
 
 @pytest.mark.parametrize(
