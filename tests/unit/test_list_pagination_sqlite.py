@@ -11,14 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devstack.api import Api, FlaskTransport, make_company, make_routine
-from shared.platform.migrate import upgrade_to_head
-from shared.platform.runtime import Runtime, build_runtime
-from shared.platform.settings import Settings
+from devstack.api import Api, make_company, make_routine
+from shared.platform.runtime import Runtime
 from tests.support.clock import FixedClock
-from web.app import create_app
+from tests.support.sqlite import admin_api, sqlite_runtime
 
-ADMIN = "adm"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CLOCK_START = T0
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
@@ -26,18 +23,13 @@ NEXT = re.compile(r'<([^>]+)>; rel="next"')
 
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/r.db", redis_url=None, admin_token=ADMIN, secret_key="k"
-    )
-    upgrade_to_head(settings)
-    built = build_runtime(settings, clock=clock)
-    yield built
-    built.close()
+    with sqlite_runtime(tmp_path, clock) as built:
+        yield built
 
 
 @pytest.fixture
 def api(runtime: Runtime) -> Api:
-    return Api(FlaskTransport(create_app(runtime=runtime).test_client()), token=ADMIN)
+    return admin_api(runtime)
 
 
 def walk(api: Api, url: str | None) -> tuple[list[int], list[str]]:

@@ -10,34 +10,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from devstack.api import Api, FlaskTransport, fire, make_agent, make_company, make_routine
+from devstack.api import fire, make_agent, make_company, make_routine
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun
-from shared.platform.migrate import upgrade_to_head
-from shared.platform.runtime import Runtime, build_runtime
-from shared.platform.settings import Settings
+from shared.platform.runtime import Runtime
 from tests.support.clock import FixedClock
-from web.app import create_app
+from tests.support.sqlite import admin_api, sqlite_runtime
 
-ADMIN = "adm"
 CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/r.db", redis_url=None, admin_token=ADMIN, secret_key="k"
-    )
-    upgrade_to_head(settings)
-    built = build_runtime(settings, clock=clock)
-    yield built
-    built.close()
+    with sqlite_runtime(tmp_path, clock) as built:
+        yield built
 
 
 def test_expired_runs_are_deleted_on_sqlite_and_the_newest_kept(
     runtime: Runtime, clock: FixedClock
 ) -> None:
-    api = Api(FlaskTransport(create_app(runtime=runtime).test_client()), token=ADMIN)
+    api = admin_api(runtime)
     company = make_company(api)
     routine = make_routine(api, company, make_agent(api, company))
     fire(api, routine)

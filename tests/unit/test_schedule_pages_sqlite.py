@@ -13,39 +13,31 @@ import dramatiq
 import pytest
 from sqlalchemy import select
 
-from devstack.api import Api, FlaskTransport, make_world
+from devstack.api import Api, make_world
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun, RoutineTrigger
 from shared.platform.broker import FIRE_SCHEDULES_ACTOR, SCHEDULE_QUEUE
 from shared.platform.db import transaction
-from shared.platform.migrate import upgrade_to_head
-from shared.platform.runtime import Runtime, build_runtime
-from shared.platform.settings import Settings
+from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
 from tests.support.clock import FixedClock
-from web.app import create_app
+from tests.support.sqlite import admin_api, sqlite_runtime
 from workers.actors import fire_page, register
 
-ADMIN = "adm"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CLOCK_START = T0 - timedelta(seconds=30)
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path}/r.db", redis_url=None, admin_token=ADMIN, secret_key="k"
-    )
-    upgrade_to_head(settings)
-    built = build_runtime(settings, clock=clock)
-    register(built)
-    yield built
-    built.engine.dispose()
+    with sqlite_runtime(tmp_path, clock) as built:
+        register(built)
+        yield built
 
 
 @pytest.fixture
 def api(runtime: Runtime) -> Api:
-    return Api(FlaskTransport(create_app(runtime=runtime).test_client()), token=ADMIN)
+    return admin_api(runtime)
 
 
 def schedules(api: Api, count: int, **routine_fields: object) -> list[uuid.UUID]:
