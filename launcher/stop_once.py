@@ -12,11 +12,14 @@ So CMD runs in a session of its own (group signals never reach it), and this pro
 takes SIGINT, SIGTERM and SIGHUP with `sigtimedwait` (no Python handler to re-enter),
 forwards the first one (SIGHUP as SIGTERM) and ignores the rest: honcho kills its
 processes outright 5 s after the first anyway. It exits with CMD's status (128+N when
-signal N ended CMD).
+signal N ended CMD). Should this process itself be killed outright, the kernel sends
+CMD a SIGTERM (a parent-death signal, Linux), so honcho never outlives it unnoticed.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import signal
 import subprocess
 import sys
@@ -24,11 +27,17 @@ import sys
 STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 #: What each stop signal is passed on as.
 FORWARD_AS = {signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM}
+#: prctl(2) option: the signal this process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
-def _unblock_stop_signals() -> None:
-    """In the child, between fork and exec: it starts with the stop signals unblocked."""
+def _prepare_child() -> None:
+    """In the child, between fork and exec: it starts with the stop signals unblocked,
+    and gets SIGTERM if this process dies (where prctl exists: Linux)."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def run(argv: list[str]) -> int:
@@ -37,7 +46,7 @@ def run(argv: list[str]) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         child = subprocess.Popen(  # noqa: S603 (the operator's own command line)
-            argv, start_new_session=True, preexec_fn=_unblock_stop_signals
+            argv, start_new_session=True, preexec_fn=_prepare_child
         )
     except OSError as error:
         print(f"stop_once: cannot run {argv[0]}: {error.strerror}", file=sys.stderr)

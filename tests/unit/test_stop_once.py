@@ -107,3 +107,17 @@ def test_exits_with_the_childs_status_128_plus_n_for_signal_n(code: str, status:
 def test_a_command_that_cannot_run_is_127() -> None:
     with running("/nonexistent/command") as wrapper:
         assert wrapper.wait(10) == 127
+
+
+def test_a_wrapper_killed_outright_still_stops_the_child(tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    log = tmp_path / "signals.log"
+    with running(sys.executable, str(script), str(log)) as wrapper:
+        wait_ready(wrapper)
+        wrapper.kill()
+        wrapper.wait(10)
+        deadline = time.monotonic() + 10
+        while not received(log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert received(log) == ["SIGTERM"]
