@@ -37,6 +37,8 @@ lock: | $(BIN)/python  ## Re-make requirements*.txt (pinned, hashed) from pyproj
 run: setup-runtime  ## Start API + worker + scheduler in one process on 127.0.0.1:3100 (SQLite).
 	$(BIN)/routines up
 
+#: honcho under launcher.stop_once: a SIGTERM to make's group would reach honcho twice (make
+#: forwards it too), and a second SIGTERM can deadlock honcho's handler; see that module.
 run-distributed: setup-runtime  ## Distributed mode on local PostgreSQL and Redis (honcho + Procfile): the edge (nginx) on 127.0.0.1:3100, web behind it.
 	@. $(BIN)/activate && \
 	export DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/routines} && \
@@ -44,7 +46,7 @@ run-distributed: setup-runtime  ## Distributed mode on local PostgreSQL and Redi
 	export ROUTINES_ADMIN_TOKEN=$${ROUTINES_ADMIN_TOKEN:-$$(routines admin-token)} && \
 	export ROUTINES_SECRET_KEY=$${ROUTINES_SECRET_KEY:-$$(cat "$${ROUTINES_DATA_DIR:-.routines}/secret-key")} && \
 	echo "admin token: $$ROUTINES_ADMIN_TOKEN" && \
-	exec honcho start
+	exec python -m launcher.stop_once honcho start
 
 test: setup  ## The whole suite: unit, integration (PostgreSQL + Redis), end to end.
 	$(BIN)/pytest -q
