@@ -169,7 +169,8 @@ def write(session: Session, changes: Changes) -> None:
         (Routine, list(changes.routines.values())),
         (RoutineTrigger, list(changes.triggers.values())),
     )
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     for model, rows in batches:
         if not rows:
             continue
@@ -177,13 +178,13 @@ def write(session: Session, changes: Changes) -> None:
             table = model.__tablename__
             columns = [column.split()[0] for column in _SET_BASED[table]]
             arrays = {name: [row[name] for row in rows] for name in columns}
-            session.execute(_UPDATES[table], arrays)
+            connection.execute(_UPDATES[table], arrays)
         else:
             session.execute(update(model), rows)
     if changes.issues:
         _number(session, changes.issues)
         # Core, not the ORM's bulk insert: nothing here is tracked by the session.
-        session.connection().execute(insert(_ISSUES), changes.issues)
+        connection.execute(insert(_ISSUES), changes.issues)
 
 
 def _number(session: Session, issues: list[dict[str, Any]]) -> None:
