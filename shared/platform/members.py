@@ -9,10 +9,23 @@ place that knows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, CursorResult, Executable, any_, bindparam
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Dialect,
+    Executable,
+    Text,
+    TypeDecorator,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 E = TypeVar("E", bound=Executable)
@@ -21,7 +34,9 @@ Member = Callable[[ColumnElement[Any], str], ColumnElement[bool]]
 
 
 def any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    """PostgreSQL: one array parameter."""
+    """PostgreSQL: one array parameter; UUIDs go as text and are cast back."""
+    if isinstance(column.type, Uuid):
+        return column == any_(cast(bindparam(name, type_=UuidTexts()), ARRAY(column.type)))
     return column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
@@ -41,3 +56,21 @@ class PerDialect(Generic[E]):
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
         postgresql = connection.dialect.name == "postgresql"
         return connection.execute(self.postgresql if postgresql else self.other, params)
+
+
+class UuidTexts(TypeDecorator[list[uuid.UUID | None]]):
+    """A list of UUIDs bound as an array of text (see `texts`)."""
+
+    impl = ARRAY(Text)
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: list[uuid.UUID | None] | None, dialect: Dialect
+    ) -> list[str | None] | None:
+        return None if value is None else texts(value)
+
+
+def texts(ids: Iterable[uuid.UUID | None]) -> list[str | None]:
+    """UUIDs as text, for a statement that casts them back: psycopg2 quotes text in C but
+    each UUID through an adapter written in Python."""
+    return [None if value is None else str(value) for value in ids]

@@ -125,9 +125,9 @@ def _read_runs(
         return []
     params: dict[str, Any] = {"run_ids": run_ids, "routine_ids": routine_ids}
     if since is None:
-        return _states(RunState, _OWN_RUNS.execute(connection, params))
+        return _states(RunState, _OWN_RUNS.execute(connection, params).all())
     params |= {"since": since, "limit": limit}
-    return _states(RunState, _TAKEN_RUNS.execute(connection, params))
+    return _states(RunState, _TAKEN_RUNS.execute(connection, params).all())
 
 
 def _paused(connection: Connection, project_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:

@@ -17,6 +17,7 @@ from sqlalchemy.types import TypeEngine
 
 from shared.contract.vocabulary import ROUTINE_EXECUTION
 from shared.models import Issue, Routine, RoutineRun, RoutineTrigger
+from shared.platform.members import texts
 from shared.routines.templates import render
 from shared.routines.variables import render_values
 from shared.runs.decide_rules import (
@@ -199,7 +200,7 @@ def write(session: Session, changes: Changes) -> None:
             for column in _SET_BASED[table]:
                 name, kind = column.split()
                 values = [row[name] for row in rows]
-                arrays[name] = _texts(values) if kind == "uuid" else values
+                arrays[name] = texts(values) if kind == "uuid" else values
             connection.execute(_UPDATES[table], arrays)
         else:
             session.execute(update(model), rows)
@@ -219,17 +220,11 @@ def _issue_arrays(dialect: Dialect, issues: list[dict[str, Any]]) -> dict[str, l
     for column in _ISSUES.columns:
         values = [issue[column.name] for issue in issues]
         if isinstance(column.type, Uuid):
-            arrays[column.name] = _texts(values)
+            arrays[column.name] = texts(values)
             continue
         process = column.type.dialect_impl(dialect).bind_processor(dialect)
         arrays[column.name] = [process(value) for value in values] if process else values
     return arrays
-
-
-def _texts(ids: list[uuid.UUID | None]) -> list[str | None]:
-    """UUIDs as text, cast back by the statement: psycopg2 quotes text in C, each UUID
-    through an adapter written in Python."""
-    return [None if value is None else str(value) for value in ids]
 
 
 def _number(session: Session, issues: list[dict[str, Any]]) -> None:
