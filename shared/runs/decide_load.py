@@ -76,7 +76,10 @@ def load_batch(
     `received` run of those routines from shortly before the message's oldest run on
     (oldest first, at most `limit`), else just `run_ids`. Runs are read after the lock
     because a run's status only changes under it."""
-    # Core statements on the session's connection: rows of columns, no ORM objects.
+    # Core statements on the session's connection: rows of columns, no ORM objects. They
+    # skip the ORM's autoflush, so whatever the caller added is written first, as
+    # Session.execute would have.
+    session.flush()
     connection = session.connection()
     run_ids = list(run_ids)
     routine_ids, oldest = _routines_of(connection, run_ids)
