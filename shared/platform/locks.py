@@ -50,12 +50,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.models import Company, Routine, RoutineTrigger
+from shared.platform.members import Member, PerDialect
 
 #: `with_for_update` arguments for FOR NO KEY UPDATE.
 NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
@@ -63,6 +64,7 @@ NO_KEY_UPDATE: dict[str, Any] = {"key_share": True}
 M = TypeVar("M")
 #: A column to read while locking: a mapped attribute or any column expression.
 Column = ColumnElement[Any] | InstrumentedAttribute[Any]
+Locked = type[Routine] | type[RoutineTrigger] | type[Company]
 
 #: What recording a page of schedule ticks reads of its triggers (lock_schedule_triggers).
 SCHEDULE_TRIGGER_COLUMNS: tuple[Column, ...] = (
@@ -88,23 +90,31 @@ def lock_routine(session: Session, routine_id: uuid.UUID) -> Routine | None:
 
 def lock_in_id_order(
     session: Session,
-    model: type[Routine] | type[RoutineTrigger] | type[Company],
+    model: Locked,
     ids: Collection[uuid.UUID],
     columns: Sequence[Column],
 ) -> Sequence[Row[Any]]:
     """Several rows of one table (those that still exist) locked by one statement in
     ascending id order (PostgreSQL locks rows as the sort hands them over), so two
     transactions that share rows queue behind each other instead of deadlocking. The
-    IN list is an expanding parameter: one statement shape whatever the count."""
+    ids are one parameter (shared.platform.members): one statement shape whatever the
+    count, built once per table and columns."""
     if not ids:
         return []
-    query = (
-        select(*columns)
-        .where(model.id.in_(list(ids)))
-        .order_by(model.id)
-        .with_for_update(**NO_KEY_UPDATE)
-    )
-    return cast(Sequence[Row[Any]], session.connection().execute(query).all())
+    key = (model, tuple(columns))
+    statement = _LOCKS.get(key)
+    if statement is None:
+        statement = _LOCKS[key] = PerDialect(lambda member: _locking(model, columns, member))
+    return statement.execute(session.connection(), {"ids": list(ids)}).all()
+
+
+def _locking(model: Locked, columns: Sequence[Column], member: Member) -> Select[Any]:
+    query = select(*columns).where(member(model.__table__.c.id, "ids"))
+    return query.order_by(model.id).with_for_update(**NO_KEY_UPDATE)
+
+
+#: The statements of lock_in_id_order, by table and columns (a handful in all).
+_LOCKS: dict[tuple[Locked, tuple[Column, ...]], PerDialect[Select[Any]]] = {}
 
 
 def lock_routines(

@@ -10,12 +10,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shared.contract.vocabulary import LIVE_ISSUE_STATUSES, ROUTINE_EXECUTION
 from shared.models import Agent, Issue, Project, Routine, RoutineRun, RoutineTrigger
 from shared.platform.locks import lock_routines, lock_triggers
+from shared.platform.members import Member, PerDialect
 from shared.runs.decide_rules import (
     Facts,
     LiveIssue,
@@ -75,41 +76,46 @@ def load_batch(
     `received` run of those routines from shortly before the message's oldest run on
     (oldest first, at most `limit`), else just `run_ids`. Runs are read after the lock
     because a run's status only changes under it."""
-    routine_ids, oldest = _routines_of(session, run_ids)
-    rows = lock_routines(session, routine_ids, _columns(Routine, RoutineState))
+    # Core statements on the session's connection: rows of columns, no ORM objects. They
+    # skip the ORM's autoflush, so whatever the caller added is written first, as
+    # Session.execute would have.
+    session.flush()
+    connection = session.connection()
+    run_ids = list(run_ids)
+    routine_ids, oldest = _routines_of(connection, run_ids)
+    rows = lock_routines(session, routine_ids, _ROUTINE_COLUMNS)
     routines = {state.id: state for state in _states(RoutineState, rows)}
     since = oldest - TAKE_ALONG_LOOKBACK if take_along and oldest else None
-    runs = _read_runs(session, run_ids, list(routines), since=since, limit=limit)
+    runs = _read_runs(connection, run_ids, list(routines), since=since, limit=limit)
     received = [run for run in runs if run.status == "received"]
     trigger_ids = sorted({run.trigger_id for run in received if run.trigger_id})
-    trigger_rows = lock_triggers(session, trigger_ids, _columns(RoutineTrigger, TriggerState))
+    trigger_rows = lock_triggers(session, trigger_ids, _TRIGGER_COLUMNS)
     pairs = [(run, routines[run.routine_id]) for run in received]
     return Loaded(
         routines=routines,
         runs=runs,
         triggers={state.id: state for state in _states(TriggerState, trigger_rows)},
-        paused_projects=_paused(session, _ids(r.project_for(run) for run, r in pairs)),
-        agent_statuses=_agent_statuses(session, _ids(r.assignee_for(run) for run, r in pairs)),
+        paused_projects=_paused(connection, _ids(r.project_for(run) for run, r in pairs)),
+        agent_statuses=_agent_statuses(connection, _ids(r.assignee_for(run) for run, r in pairs)),
         live=_live_issues(
-            session, _ids(r.id for _, r in pairs if r.concurrency_policy != "always_enqueue")
+            connection, _ids(r.id for _, r in pairs if r.concurrency_policy != "always_enqueue")
         ),
         complete=since is None or len(runs) < limit,
     )
 
 
 def _routines_of(
-    session: Session, run_ids: Collection[uuid.UUID]
+    connection: Connection, run_ids: list[uuid.UUID]
 ) -> tuple[list[uuid.UUID], datetime | None]:
     """The routines of these runs, and when the oldest of them was recorded."""
-    query = select(RoutineRun.routine_id, RoutineRun.created_at).where(RoutineRun.id.in_(run_ids))
-    found = session.execute(query).all()
+    found = _ROUTINES_OF.execute(connection, {"run_ids": run_ids}).all()
     oldest = min((row.created_at for row in found), default=None)
     return sorted({row.routine_id for row in found}), oldest
 
 
 def _read_runs(
-    session: Session,
-    run_ids: Collection[uuid.UUID],
+    connection: Connection,
+    run_ids: list[uuid.UUID],
     routine_ids: list[uuid.UUID],
     *,
     since: datetime | None,
@@ -120,58 +126,35 @@ def _read_runs(
     without, only the message's runs."""
     if not routine_ids:
         return []
-    # Only runs of routines this transaction holds: a routine deleted meanwhile took its
-    # runs with it, and no other routine's run may be decided without its lock.
-    query = select(*_columns(RoutineRun, RunState)).where(RoutineRun.routine_id.in_(routine_ids))
-    if since is not None:
-        taken = (RoutineRun.status == "received") & (RoutineRun.created_at >= since)
-        query = query.where(taken | RoutineRun.id.in_(run_ids)).limit(limit)
-    else:
-        query = query.where(RoutineRun.id.in_(run_ids))
-    query = query.order_by(RoutineRun.created_at, RoutineRun.scheduled_for, RoutineRun.id)
-    return _states(RunState, session.execute(query).all())
+    params: dict[str, Any] = {"run_ids": run_ids, "routine_ids": routine_ids}
+    if since is None:
+        return _states(RunState, _OWN_RUNS.execute(connection, params).all())
+    params |= {"since": since, "limit": limit}
+    return _states(RunState, _TAKEN_RUNS.execute(connection, params).all())
 
 
-def _paused(session: Session, project_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:
+def _paused(connection: Connection, project_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:
     if not project_ids:
         return frozenset()
-    query = select(Project.id).where(Project.id.in_(project_ids), Project.paused_at.is_not(None))
-    return frozenset(session.scalars(query))
+    return frozenset(_PAUSED.execute(connection, {"ids": project_ids}).scalars())
 
 
-def _agent_statuses(session: Session, agent_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+def _agent_statuses(connection: Connection, agent_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not agent_ids:
         return {}
-    query = select(Agent.id, Agent.status).where(Agent.id.in_(agent_ids))
-    return {row.id: row.status for row in session.execute(query)}
+    return {row.id: row.status for row in _AGENT_STATUSES.execute(connection, {"ids": agent_ids})}
 
 
-def _live_issues(session: Session, routine_ids: list[uuid.UUID]) -> dict[uuid.UUID, LiveIssue]:
+def _live_issues(
+    connection: Connection, routine_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, LiveIssue]:
     """Each routine's newest open execution issue (as shared.runs.reading.live_issues
     picks it), one query."""
     if not routine_ids:
         return {}
-    newest_first = (Issue.created_at.desc(), Issue.number.desc())
-    ranked = (
-        select(
-            Issue.id,
-            Issue.origin_id,
-            Issue.origin_run_id,
-            func.row_number()
-            .over(partition_by=Issue.origin_id, order_by=newest_first)
-            .label("rank"),
-        )
-        .where(
-            Issue.origin_kind == ROUTINE_EXECUTION,
-            Issue.origin_id.in_(routine_ids),
-            Issue.status.in_(LIVE_ISSUE_STATUSES),
-        )
-        .subquery()
-    )
-    query = select(ranked.c.id, ranked.c.origin_id, ranked.c.origin_run_id).where(
-        ranked.c.rank == 1
-    )
-    return {row.origin_id: LiveIssue(row.id, row.origin_run_id) for row in session.execute(query)}
+    params = {"ids": routine_ids, "statuses": list(LIVE_ISSUE_STATUSES)}
+    rows = _LIVE_ISSUES.execute(connection, params)
+    return {row.origin_id: LiveIssue(row.id, row.origin_run_id) for row in rows}
 
 
 def _columns(model: type[Any], state: type[Any]) -> list[ColumnElement[Any]]:
@@ -185,3 +168,63 @@ def _states(state: type[S], rows: Iterable[Any]) -> list[S]:
 
 def _ids(values: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
     return sorted({value for value in values if value is not None})
+
+
+_ROUTINE_COLUMNS = _columns(Routine, RoutineState)
+_TRIGGER_COLUMNS = _columns(RoutineTrigger, TriggerState)
+#: The statements of a batch, built once each (shared.platform.members): the ids travel as
+#: one parameter, so SQLAlchemy compiles each once per process.
+_ROUTINES_OF = PerDialect(
+    lambda member: select(RoutineRun.routine_id, RoutineRun.created_at).where(
+        member(RoutineRun.__table__.c.id, "run_ids")
+    )
+)
+
+
+def _runs(member: Member, *, take_along: bool) -> Select[Any]:
+    # Only runs of routines this transaction holds: a routine deleted meanwhile took its
+    # runs with it, and no other routine's run may be decided without its lock.
+    runs = RoutineRun.__table__.c
+    query = select(*_columns(RoutineRun, RunState)).where(member(runs.routine_id, "routine_ids"))
+    if take_along:
+        taken = (RoutineRun.status == "received") & (RoutineRun.created_at >= bindparam("since"))
+        query = query.where(taken | member(runs.id, "run_ids")).limit(bindparam("limit"))
+    else:
+        query = query.where(member(runs.id, "run_ids"))
+    return query.order_by(RoutineRun.created_at, RoutineRun.scheduled_for, RoutineRun.id)
+
+
+_OWN_RUNS = PerDialect(lambda member: _runs(member, take_along=False))
+_TAKEN_RUNS = PerDialect(lambda member: _runs(member, take_along=True))
+_PAUSED = PerDialect(
+    lambda member: select(Project.id).where(
+        member(Project.__table__.c.id, "ids"), Project.paused_at.is_not(None)
+    )
+)
+_AGENT_STATUSES = PerDialect(
+    lambda member: select(Agent.id, Agent.status).where(member(Agent.__table__.c.id, "ids"))
+)
+
+
+def _newest_live_issues(member: Member) -> Select[Any]:
+    newest_first = (Issue.created_at.desc(), Issue.number.desc())
+    ranked = (
+        select(
+            Issue.id,
+            Issue.origin_id,
+            Issue.origin_run_id,
+            func.row_number()
+            .over(partition_by=Issue.origin_id, order_by=newest_first)
+            .label("rank"),
+        )
+        .where(
+            Issue.origin_kind == ROUTINE_EXECUTION,
+            member(Issue.__table__.c.origin_id, "ids"),
+            member(Issue.__table__.c.status, "statuses"),
+        )
+        .subquery()
+    )
+    return select(ranked.c.id, ranked.c.origin_id, ranked.c.origin_run_id).where(ranked.c.rank == 1)
+
+
+_LIVE_ISSUES = PerDialect(_newest_live_issues)

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, TextClause, insert, text, update
+from sqlalchemy import Dialect, String, Table, TextClause, Uuid, insert, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from shared.contract.vocabulary import ROUTINE_EXECUTION
 from shared.models import Issue, Routine, RoutineRun, RoutineTrigger
+from shared.platform.members import texts
 from shared.routines.templates import render
 from shared.routines.variables import render_values
 from shared.runs.decide_rules import (
@@ -127,7 +130,8 @@ def issue_columns(
 
 
 #: On PostgreSQL each kind of row is one statement over arrays (`unnest`), whatever the
-#: batch size, with no ORM bookkeeping per row; SQLite takes SQLAlchemy's bulk UPDATE.
+#: batch size, with no ORM bookkeeping and no SQL rendered per row; SQLite takes
+#: SQLAlchemy's bulk UPDATE and multi-row INSERT.
 _SET_BASED = {
     "routine_runs": (
         "id uuid",
@@ -157,8 +161,24 @@ def _set_based_update(table: str, columns: tuple[str, ...]) -> TextClause:
     )
 
 
+def _set_based_insert(table: Table) -> TextClause:
+    names = ", ".join(column.name for column in table.columns)
+    arrays = ", ".join(f"CAST(:{c.name} AS {_array_of(c.type)}[])" for c in table.columns)
+    # Table and column names come from the model, never from input.
+    return text(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})")  # noqa: S608
+
+
+def _array_of(column_type: TypeEngine[Any]) -> str:
+    """The element type of a column's array: strings as TEXT, since a CAST to VARCHAR(n)
+    would cut a long value where the INSERT's own conversion refuses it."""
+    if isinstance(column_type, String):
+        return "TEXT"
+    return column_type.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+
+
 _ISSUES = cast(Table, Issue.__table__)
 _UPDATES = {table: _set_based_update(table, columns) for table, columns in _SET_BASED.items()}
+_INSERT_ISSUES = _set_based_insert(_ISSUES)
 
 
 def write(session: Session, changes: Changes) -> None:
@@ -169,21 +189,42 @@ def write(session: Session, changes: Changes) -> None:
         (Routine, list(changes.routines.values())),
         (RoutineTrigger, list(changes.triggers.values())),
     )
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
     for model, rows in batches:
         if not rows:
             continue
         if postgresql:
             table = model.__tablename__
-            columns = [column.split()[0] for column in _SET_BASED[table]]
-            arrays = {name: [row[name] for row in rows] for name in columns}
-            session.execute(_UPDATES[table], arrays)
+            arrays = {}
+            for column in _SET_BASED[table]:
+                name, kind = column.split()
+                values = [row[name] for row in rows]
+                arrays[name] = texts(values) if kind == "uuid" else values
+            connection.execute(_UPDATES[table], arrays)
         else:
             session.execute(update(model), rows)
     if changes.issues:
         _number(session, changes.issues)
         # Core, not the ORM's bulk insert: nothing here is tracked by the session.
-        session.connection().execute(insert(_ISSUES), changes.issues)
+        if postgresql:
+            connection.execute(_INSERT_ISSUES, _issue_arrays(connection.dialect, changes.issues))
+        else:
+            connection.execute(insert(_ISSUES), changes.issues)
+
+
+def _issue_arrays(dialect: Dialect, issues: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Each column's values as its type binds them (JSON serialized as the ORM would,
+    `None` included), UUIDs as text."""
+    arrays = {}
+    for column in _ISSUES.columns:
+        values = [issue[column.name] for issue in issues]
+        if isinstance(column.type, Uuid):
+            arrays[column.name] = texts(values)
+            continue
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        arrays[column.name] = [process(value) for value in values] if process else values
+    return arrays
 
 
 def _number(session: Session, issues: list[dict[str, Any]]) -> None:

@@ -6,8 +6,9 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.orm import Session
 
 from shared.contract.errors import Invalid
@@ -70,14 +71,20 @@ def allocate_issue_numbers(
         return {}
     if len(counts) > 1:
         lock_companies(session, sorted(counts))
-    bump = case(dict(counts), value=Company.id)
-    rows = session.execute(
-        update(Company)
-        .where(Company.id.in_(list(counts)))
-        .values(issue_counter=Company.issue_counter + bump)
-        .returning(Company.id, Company.issue_counter, Company.issue_prefix),
-        execution_options={"synchronize_session": False},
-    ).all()
+    table = cast(Table, Company.__table__)
+    companies = table.c
+    bump = case(dict(counts), value=companies.id)
+    # Core on the session's connection: no ORM objects to synchronize.
+    rows = (
+        session.connection()
+        .execute(
+            update(table)
+            .where(companies.id.in_(list(counts)))
+            .values(issue_counter=companies.issue_counter + bump)
+            .returning(companies.id, companies.issue_counter, companies.issue_prefix)
+        )
+        .all()
+    )
     return {row.id: (row.issue_counter - counts[row.id] + 1, row.issue_prefix) for row in rows}
 
 
