@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq import Message
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
     AgeLimit,
@@ -64,7 +66,7 @@ def build_broker(settings: Settings, *, client: redis.Redis | None = None) -> dr
     if settings.redis_url:
         # dramatiq builds its connection pool from `url` alone and drops socket options
         # passed next to it, so it is given a client that has the timeouts.
-        broker = RedisBroker(  # type: ignore[no-untyped-call]
+        broker = ReturningRedisBroker(  # type: ignore[no-untyped-call]
             client=client or redis_client(settings.redis_url),
             namespace=settings.broker_namespace,
             heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
@@ -75,6 +77,29 @@ def build_broker(settings: Settings, *, client: redis.Redis | None = None) -> dr
     for queue in QUEUES:
         broker.declare_queue(queue)
     return broker
+
+
+class PrefetchReturningConsumer(_RedisConsumer):
+    """dramatiq's Redis consumer moves up to `prefetch` messages into its ack set at once
+    and hands them to the worker threads from a list in memory. Stopped between a fetch
+    and the last hand-out, it left the rest in the ack set, where only the heartbeat
+    timeout (a minute) returned them to the queue for another worker: a graceful stop
+    delayed those runs. Closing gives them back at once, as dramatiq does for the messages
+    its threads had not started (dramatiq_sqs closed the same gap in its consumer)."""
+
+    def close(self) -> None:
+        cached, self.message_cache = self.message_cache, []
+        returned = [MessageProxy(Message.decode(data)) for data in cached if data is not None]
+        self.requeue(returned)  # type: ignore[no-untyped-call]
+        super().close()
+
+
+class ReturningRedisBroker(RedisBroker):
+    """dramatiq's RedisBroker with PrefetchReturningConsumer."""
+
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return PrefetchReturningConsumer
 
 
 class Enqueuer:
