@@ -10,7 +10,7 @@ import os
 import uuid
 
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Table, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from shared.models import Base
@@ -47,10 +47,33 @@ def drop_database(url: str) -> None:
     admin.dispose()
 
 
+#: Above this many rows in any table, TRUNCATE (see truncate_all).
+FEW_ROWS = 1000
+
+
 def truncate_all(engine: Engine) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty every table. Before most PostgreSQL tests only a few rows are left, and a
+    DELETE per table (children first) takes about 3 ms where a TRUNCATE of them all (new
+    files for every table and index) takes about 34 ms; after a test that loaded history,
+    deleting row by row with its foreign-key checks would be slow, so TRUNCATE then."""
+    tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+        if _holds_many_rows(connection, tables):
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} CASCADE"))
+            return
+        for table in tables:
+            connection.execute(table.delete())
+
+
+def _holds_many_rows(connection: Connection, tables: list[Table]) -> bool:
+    """Whether any table has more than FEW_ROWS rows; one statement, reading at most
+    FEW_ROWS + 1 rows of each."""
+    probes = " OR ".join(
+        f'(SELECT count(*) FROM (SELECT 1 FROM "{table.name}" LIMIT {FEW_ROWS + 1}) s) > {FEW_ROWS}'
+        for table in tables
+    )
+    return bool(connection.execute(text(f"SELECT {probes}")).scalar())
 
 
 def redis_client() -> redis.Redis:
