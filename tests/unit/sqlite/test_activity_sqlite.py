@@ -3,30 +3,8 @@ instant newest first, pages by `before`, and a replay, all on a fixed clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
-
 from devstack.api import Api, fire, make_agent, make_company, make_routine
-from shared.platform.runtime import Runtime
 from tests.support.activity import actions, activity, next_link
-from tests.support.clock import FixedClock
-from tests.support.sqlite import admin_api, sqlite_runtime
-
-CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    with sqlite_runtime(tmp_path, clock) as built:
-        yield built
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Api:
-    return admin_api(runtime)
 
 
 def test_entries_of_one_instant_page_newest_first_on_sqlite(api: Api) -> None:

@@ -3,33 +3,18 @@ newest of a routine stays."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 
-from devstack.api import fire, make_agent, make_company, make_routine
+from devstack.api import Api, fire, make_agent, make_company, make_routine
 from scheduler.loop import Scheduler
 from shared.models import RoutineRun
 from shared.platform.runtime import Runtime
 from tests.support.clock import FixedClock
-from tests.support.sqlite import admin_api, sqlite_runtime
-
-CLOCK_START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    with sqlite_runtime(tmp_path, clock) as built:
-        yield built
 
 
 def test_expired_runs_are_deleted_on_sqlite_and_the_newest_kept(
-    runtime: Runtime, clock: FixedClock
+    runtime: Runtime, api: Api, clock: FixedClock
 ) -> None:
-    api = admin_api(runtime)
     company = make_company(api)
     routine = make_routine(api, company, make_agent(api, company))
     fire(api, routine)

@@ -4,32 +4,15 @@ routines' mixed-direction order cannot be a row-value comparison."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from devstack.api import Api, make_company, make_routine
-from shared.platform.runtime import Runtime
 from tests.support.clock import FixedClock
-from tests.support.sqlite import admin_api, sqlite_runtime
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CLOCK_START = T0
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    with sqlite_runtime(tmp_path, clock) as built:
-        yield built
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Api:
-    return admin_api(runtime)
 
 
 def walk(api: Api, url: str | None) -> tuple[list[int], list[str]]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dramatiq
 import pytest
@@ -21,7 +19,6 @@ from shared.platform.db import transaction
 from shared.platform.runtime import Runtime
 from shared.schedules.due import due_triggers
 from tests.support.clock import FixedClock
-from tests.support.sqlite import admin_api, sqlite_runtime
 from workers.actors import fire_page, register
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -29,15 +26,10 @@ CLOCK_START = T0 - timedelta(seconds=30)
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    with sqlite_runtime(tmp_path, clock) as built:
-        register(built)
-        yield built
-
-
-@pytest.fixture
-def api(runtime: Runtime) -> Api:
-    return admin_api(runtime)
+def runtime(runtime: Runtime) -> Runtime:
+    """This folder's SQLite runtime, with the actors registered on its broker."""
+    register(runtime)
+    return runtime
 
 
 def schedules(api: Api, count: int, **routine_fields: object) -> list[uuid.UUID]:
