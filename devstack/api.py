@@ -141,6 +141,17 @@ def fire(api: Api, routine: dict[str, Any], **body: Any) -> dict[str, Any]:
     return _post(api, f"/api/routines/{routine['id']}/run", body, status=202)
 
 
+def make_unsigned_hook(api: Api, routine: dict[str, Any]) -> str:
+    """A webhook trigger without signing on `routine`; the path its deliveries go to."""
+    created = _post(
+        api,
+        f"/api/routines/{routine['id']}/triggers",
+        {"kind": "webhook", "signingMode": "none"},
+        status=201,
+    )
+    return f"/api/routine-triggers/public/{created['trigger']['publicId']}/fire"
+
+
 @dataclass
 class World:
     """A company with an agent, a project and a routine: the usual starting point."""

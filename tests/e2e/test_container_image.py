@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.api import Api, HttpTransport, make_world
+from devstack.api import Api, HttpTransport, make_unsigned_hook, make_world
 from devstack.processes import answers, free_port, wait_for
 from devstack.services import (
     REDIS_URL,
@@ -121,12 +121,7 @@ def test_the_image_migrates_serves_and_decides_a_webhook_run_as_uid_10001(
 
         api = Api(HttpTransport(url))
         world = make_world(api)
-        created = api.ok(
-            "POST",
-            f"/api/routines/{world.routine['id']}/triggers",
-            {"kind": "webhook", "signingMode": "none"},
-        )
-        hook_path = created["secretMaterial"]["webhookUrl"].removeprefix(url)
+        hook_path = make_unsigned_hook(api, world.routine)
         run = api.as_(None).ok("POST", hook_path, {"event": "ping"}, status=202)
         wait_for(
             lambda: api.ok("GET", f"/api/routine-runs/{run['id']}")["status"] != "received",

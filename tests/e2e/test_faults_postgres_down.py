@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from devstack.api import Api, Response, make_world
+from devstack.api import Api, Response, make_unsigned_hook, make_world
 from devstack.processes import (
     Process,
     free_port,
@@ -104,14 +104,10 @@ def test_while_postgres_is_stopped_the_api_answers_503_at_once_and_health_names_
     private_stack: PrivateStack, fleet: Fleet
 ) -> None:
     routine_id, company_id = fleet.world.routine["id"], fleet.world.company["id"]
-    trigger = fleet.api.ok(
-        "POST", f"/api/routines/{routine_id}/triggers", {"kind": "webhook", "signingMode": "none"}
-    )["trigger"]
+    hook = make_unsigned_hook(fleet.api, fleet.world.routine)
     calls: dict[str, Callable[[], Response]] = {
         "fire": lambda: fleet.api.post(f"/api/routines/{routine_id}/run", {}),
-        "webhook fire": lambda: fleet.api.as_(None).post(
-            f"/api/routine-triggers/public/{trigger['publicId']}/fire", {}
-        ),
+        "webhook fire": lambda: fleet.api.as_(None).post(hook, {}),
         "read routine": lambda: fleet.api.get(f"/api/routines/{routine_id}"),
         "list runs": lambda: fleet.api.get(f"/api/routines/{routine_id}/runs"),
         "list issues": lambda: fleet.api.get(f"/api/companies/{company_id}/issues"),

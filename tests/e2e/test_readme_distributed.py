@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.api import Api, HttpTransport, make_world
+from devstack.api import Api, HttpTransport, make_unsigned_hook, make_world
 from devstack.processes import ROOT, answers, free_port, wait_for
 from devstack.services import (
     REDIS_URL,
@@ -107,13 +107,7 @@ def fire_and_stop(process: subprocess.Popen[bytes], env: dict[str, str], log: Pa
         assert token == (Path(env["ROUTINES_DATA_DIR"]) / "admin-token").read_text().strip()
         api = Api(HttpTransport(url), token=token)
         world = make_world(api)
-        created = api.ok(
-            "POST",
-            f"/api/routines/{world.routine['id']}/triggers",
-            {"kind": "webhook", "signingMode": "none"},
-            status=201,
-        )
-        hook_path = created["secretMaterial"]["webhookUrl"].removeprefix(url)
+        hook_path = make_unsigned_hook(api, world.routine)
         run = api.as_(None).ok("POST", hook_path, {"event": "ping"}, status=202)
         wait_for(
             lambda: api.ok("GET", f"/api/routine-runs/{run['id']}")["status"] != "received",

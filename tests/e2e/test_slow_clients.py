@@ -13,11 +13,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pytest
 
-from devstack.api import Api, HttpTransport, make_world
+from devstack.api import Api, HttpTransport, make_unsigned_hook, make_world
 from devstack.processes import free_port, running, start_edge, start_web, start_worker
 from tests.e2e.conftest import Stack
 
@@ -114,13 +113,7 @@ def p99(samples: list[float]) -> float:
 def test_two_hundred_slow_clients_leave_webhook_fires_as_fast_as_unloaded(edge: Edge) -> None:
     api = Api(HttpTransport(edge.url))
     world = make_world(api)
-    trigger = api.ok(
-        "POST",
-        f"/api/routines/{world.routine['id']}/triggers",
-        {"kind": "webhook", "signingMode": "none"},
-        status=201,
-    )
-    hook = urlsplit(trigger["secretMaterial"]["webhookUrl"]).path
+    hook = make_unsigned_hook(api, world.routine)
 
     def fire() -> int:
         return api.as_(None).call("POST", hook, {"event": "ping"}).status

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from devstack.api import Api, FlaskTransport, make_world
+from devstack.api import Api, FlaskTransport, make_unsigned_hook, make_world
 from devstack.services import REDIS_URL, delete_namespace, new_namespace, truncate_all
 from shared.platform.broker import build_broker
 from shared.platform.runtime import Runtime, build_runtime
@@ -64,12 +64,7 @@ def through_proxy(runtime: Runtime, proxy: str = "10.0.0.2") -> Api:
 def test_two_web_pods_share_one_trigger_limit(limited: Runtime) -> None:
     pods = [Api(FlaskTransport(create_app(runtime=limited).test_client())) for _ in range(2)]
     world = make_world(pods[0])
-    created = pods[0].ok(
-        "POST",
-        f"/api/routines/{world.routine['id']}/triggers",
-        {"kind": "webhook", "signingMode": "none"},
-    )
-    path = created["secretMaterial"]["webhookUrl"].split("3100", 1)[1]
+    path = make_unsigned_hook(pods[0], world.routine)
     statuses = [pods[i % 2].as_(None).post(path, {}).status for i in range(3)]
     assert statuses == [202, 202, 202]
     refused = pods[1].as_(None).post(path, {})
