@@ -64,29 +64,30 @@ def rotate(trigger_id: str) -> Any:
 
 @bp.post("/routine-triggers/public/<public_id>/fire")
 def fire_public(public_id: str) -> Any:
-    settings, at = runtime().settings, now()
+    serving = runtime()
+    settings, at = serving.settings, serving.clock.now()
     budget = FireBudget(
-        runtime().rate_counter,
+        serving.rate_counter,
         client=request.remote_addr or "unknown",
         per_trigger=settings.rate_limit_per_trigger,
         per_client=settings.rate_limit_per_client,
         at=at.timestamp(),
     )
     body = raw_body()
-    with single_statements(runtime().autocommit) as connection:
+    with single_statements(serving.autocommit) as connection:
         accepted = fire_webhook(
             connection,
             public_id=public_id,
             headers=lower_case(request.headers),
             body=body,
             content_type=request.mimetype or "",
-            box=runtime().box,
+            box=serving.box,
             budget=budget,
             now=at,
         )
     if accepted.created:
         FIRES_ACCEPTED.labels("webhook").inc()
-        runtime().dispatch_batcher.add(accepted.summary.run.id)
+        serving.dispatch_batcher.add(accepted.summary.run.id)
     return p.run_summary(accepted.summary), 202
 
 
