@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from shared.contract.timefmt import iso
@@ -205,6 +207,15 @@ def run_summary(summary: RunSummary) -> Json:
     body["linkedIssue"] = issue_brief(summary.linked_issue)
     t = summary.trigger
     body["trigger"] = {"id": str(t.id), "kind": t.kind, "label": t.label} if t else None
+    return body
+
+
+def new_run(values: Mapping[str, Any], trigger_id: uuid.UUID, kind: str, label: str | None) -> Json:
+    """A run just inserted, from the values it was inserted with (as run_summary shows
+    it): the fire path builds no ORM object for it."""
+    body = {camel(name): value(values.get(name)) for name in RUN}
+    body["linkedIssue"] = None
+    body["trigger"] = {"id": str(trigger_id), "kind": kind, "label": label}
     return body
 
 

@@ -19,6 +19,7 @@ from shared.platform.secrets_box import SecretBox
 from shared.platform.settings import Settings
 from shared.runs.dispatch_batch import DispatchBatcher
 from shared.runs.waiting import DecisionBoard, RedisDecisionBoard
+from shared.webhooks.hooks import HookCache
 from shared.webhooks.ratelimit import Counter, MemoryCounter, RedisCounter
 
 
@@ -51,6 +52,11 @@ class Runtime:
         embedded mode's in-process broker costs nothing per message)."""
         linger = self.settings.enqueue_linger_ms / 1000 if self.settings.redis_url else 0.0
         return DispatchBatcher(self.enqueuer, linger)
+
+    @functools.cached_property
+    def hooks(self) -> HookCache:
+        """The webhook triggers this process fired recently (shared.webhooks.hooks)."""
+        return HookCache()
 
     @functools.cached_property
     def box(self) -> SecretBox:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from shared.contract import jsontext
 from shared.contract.errors import (
@@ -23,13 +22,12 @@ from shared.contract.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from shared.models import Routine, RoutineRun, RoutineTrigger, Secret
 from shared.platform.metrics import SIGNATURE_FAILURES
-from shared.platform.prepared import Prepared
 from shared.platform.secrets_box import CannotOpen, SecretBox
 from shared.routines.variables import firing_layers, resolve
 from shared.runs.reading import RunSummary, summarize_runs
 from shared.runs.recording import RunRequest, insert_run, run_holding, run_values
+from shared.webhooks.hooks import Hook, HookCache, KnownHook, insert_if_current, read_hook
 from shared.webhooks.ratelimit import FireBudget
 from shared.webhooks.signing import Verified, verify
 
@@ -45,60 +43,21 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Accepted:
-    """The run a delivery recorded (or the one its idempotency key already holds), shaped
-    as `GET /api/routine-runs/{id}` shows it."""
+class Recorded:
+    """A new run, as inserted (its columns) for its trigger: nothing read back."""
 
-    summary: RunSummary
-    created: bool
+    values: dict[str, Any]
+    hook: Hook
 
 
 @dataclass(frozen=True)
-class _Hook:
-    """What a delivery needs of its trigger, secret and routine: plain columns read by
-    one statement, no ORM objects built on the hot path."""
+class Repeated:
+    """The run a repeated idempotency key already holds, read back with its linked issue."""
 
-    trigger_id: uuid.UUID
-    company_id: uuid.UUID
-    routine_id: uuid.UUID
-    kind: str
-    label: str | None
-    enabled: bool
-    signing_mode: str | None
-    replay_window_sec: int | None
-    ciphertext: str
-    routine_status: str
-    variables: list[Any] | None
-    #: The secret a rotation with a grace replaced, and when it stops verifying.
-    previous_ciphertext: str | None
-    previous_expires_at: datetime | None
+    summary: RunSummary
 
 
-_Previous = aliased(Secret, name="previous_secret")
-#: The look-up: the trigger, its secret and its routine in one round trip, planned once
-#: per connection (shared.platform.prepared); a fire only binds `public_id`.
-_LOOKUP = Prepared(
-    "routines_webhook_lookup",
-    select(
-        RoutineTrigger.id.label("trigger_id"),
-        RoutineTrigger.company_id,
-        RoutineTrigger.routine_id,
-        RoutineTrigger.kind,
-        RoutineTrigger.label,
-        RoutineTrigger.enabled,
-        RoutineTrigger.signing_mode,
-        RoutineTrigger.replay_window_sec,
-        Secret.ciphertext,
-        Routine.status.label("routine_status"),
-        Routine.variables,
-        _Previous.ciphertext.label("previous_ciphertext"),
-        RoutineTrigger.previous_secret_expires_at,
-    )
-    .join(Secret, Secret.id == RoutineTrigger.secret_id)
-    .join(Routine, Routine.id == RoutineTrigger.routine_id)
-    .outerjoin(_Previous, _Previous.id == RoutineTrigger.previous_secret_id)
-    .where(RoutineTrigger.public_id == bindparam("public_id"), RoutineTrigger.kind == "webhook"),
-)
+Accepted = Recorded | Repeated
 
 
 def fire_webhook(
@@ -111,12 +70,15 @@ def fire_webhook(
     box: SecretBox,
     budget: FireBudget,
     now: datetime,
+    hooks: HookCache | None = None,
 ) -> Accepted:
     """Checks in the contract's order: unknown id, signature, replay, state, body.
 
-    `connection` commits each statement on its own (shared.platform.db.single_statements): the
-    look-up and the run's insert are the two round trips of an accepted fire, and the
-    insert, a single statement, is its own transaction.
+    `connection` commits each statement on its own (shared.platform.db.single_statements).
+    A delivery to a trigger this process knows (`hooks`, shared.webhooks.hooks) is one
+    statement: the insert, which checks that what the process knows is still current.
+    Otherwise, or when that insert finds anything changed, the look-up and the insert
+    are the two round trips of an accepted fire.
 
     Every request spends its client's budget first (so a flood is refused before any
     database work); only a delivery whose signature verified spends the trigger's, so
@@ -126,37 +88,93 @@ def fire_webhook(
     budget.spend_client()
     if not PUBLIC_ID.fullmatch(public_id):
         raise NotFound(NOT_FOUND)
-    row = _LOOKUP.execute(connection, {"public_id": public_id}).first()
-    if row is None:
+    delivery = _Delivery(headers, body, content_type, now)
+    known = hooks.get(public_id) if hooks is not None else None
+    spent = False
+    if known is not None:
+        accepted, spent = _fire_known(connection, known, delivery, budget, public_id)
+        if accepted is not None:
+            return accepted
+    hook = read_hook(connection, public_id)
+    if hook is None:
+        if hooks is not None:
+            hooks.forget(public_id)
         raise NotFound(NOT_FOUND)
-    hook = _Hook(*cast(tuple[Any, ...], row))
-    verified = _verify(hook, _secrets(box, hook, now), headers, body, now)
-    budget.spend_trigger(public_id)
+    known = _open(box, hook, now)
+    if hooks is not None:
+        hooks.put(public_id, known)
+    verified = _verify(hook, _secrets(known, now), delivery)
+    if not spent:
+        budget.spend_trigger(public_id)
     if not hook.enabled or hook.routine_status != "active":
         raise Conflict(NOT_ACTIVE)
-    payload = _json_object(body, content_type)
+    values = _run_values(hook, delivery, verified)
+    if insert_run(connection, values):
+        return Recorded(values, hook)
+    with Session(bind=connection) as session:
+        holder = run_holding(session, values)
+        return Repeated(summarize_runs(session, [holder])[0])
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    headers: Mapping[str, str]
+    body: bytes
+    content_type: str
+    now: datetime
+
+
+def _fire_known(
+    connection: Connection,
+    known: KnownHook,
+    delivery: _Delivery,
+    budget: FireBudget,
+    public_id: str,
+) -> tuple[Accepted | None, bool]:
+    """The one-statement fire from what this process knows of the trigger; None (and
+    whether the trigger's budget was spent) when anything needs a fresh look-up."""
+    hook = known.hook
+    if not hook.enabled or hook.routine_status != "active":
+        return None, False
+    try:
+        verified = _verify_quietly(hook, _secrets(known, delivery.now), delivery)
+    except Unauthorized:
+        return None, False
+    budget.spend_trigger(public_id)
+    try:
+        values = _run_values(hook, delivery, verified)
+    except (Invalid, UnsupportedMediaType):
+        return None, True  # the state comes before the body: that needs a fresh look
+    if insert_if_current(connection, hook, values):
+        return Recorded(values, hook), True
+    return None, True
+
+
+def _run_values(hook: Hook, delivery: _Delivery, verified: Verified) -> dict[str, Any]:
+    payload = _json_object(delivery.body, delivery.content_type)
     layers = firing_layers(request=None, payload=payload, webhook_body=payload)
     request = RunRequest(
         source="webhook",
         trigger_id=hook.trigger_id,
         payload=payload,
         variables=resolve(hook.variables or [], layers),
-        idempotency_key=_idempotency_key(hook, headers),
+        idempotency_key=_idempotency_key(hook, delivery.headers),
         signature_hash=_hash(verified.replay_key),
     )
-    values = run_values(request, company_id=hook.company_id, routine_id=hook.routine_id, now=now)
-    if insert_run(connection, values):
-        # Built from what was inserted: no second round trip to read it back.
-        trigger = RoutineTrigger(id=hook.trigger_id, kind=hook.kind, label=hook.label)
-        return Accepted(RunSummary(RoutineRun(**values), linked_issue=None, trigger=trigger), True)
-    with Session(bind=connection) as session:
-        holder = run_holding(session, values)
-        return Accepted(summarize_runs(session, [holder])[0], False)
+    return run_values(
+        request, company_id=hook.company_id, routine_id=hook.routine_id, now=delivery.now
+    )
 
 
-def _verify(
-    hook: _Hook, secrets: list[str], headers: Mapping[str, str], body: bytes, now: datetime
-) -> Verified:
+def _verify(hook: Hook, secrets: list[str], delivery: _Delivery) -> Verified:
+    try:
+        return _verify_quietly(hook, secrets, delivery)
+    except Unauthorized:
+        SIGNATURE_FAILURES.labels(hook.signing_mode or "bearer").inc()
+        raise
+
+
+def _verify_quietly(hook: Hook, secrets: list[str], delivery: _Delivery) -> Verified:
     """The current secret, then the previous one while its grace lasts: either verifies."""
     mode = hook.signing_mode or "bearer"
     for secret in secrets:
@@ -164,14 +182,13 @@ def _verify(
             return verify(
                 mode=mode,
                 secret=secret,
-                headers=headers,
-                body=body,
-                now=now,
+                headers=delivery.headers,
+                body=delivery.body,
+                now=delivery.now,
                 window_seconds=hook.replay_window_sec or 300,
             )
         except Unauthorized:
             continue
-    SIGNATURE_FAILURES.labels(mode).inc()
     raise Unauthorized("Unauthorized")
 
 
@@ -190,7 +207,7 @@ def _json_object(body: bytes, content_type: str) -> dict[str, Any]:
     return parsed
 
 
-def _idempotency_key(hook: _Hook, headers: Mapping[str, str]) -> str | None:
+def _idempotency_key(hook: Hook, headers: Mapping[str, str]) -> str | None:
     """In Standard Webhooks mode the signed `webhook-id` is the key, whatever else is sent:
     a captured delivery sent again with another key still finds the first run."""
     if hook.signing_mode == "standard_webhooks":
@@ -201,30 +218,34 @@ def _idempotency_key(hook: _Hook, headers: Mapping[str, str]) -> str | None:
     return key[:255] or None
 
 
-def _secrets(box: SecretBox, hook: _Hook, now: datetime) -> list[str]:
+def _secrets(known: KnownHook, now: datetime) -> list[str]:
     """The secrets a delivery may be signed with: the current one, and the previous one
     until its grace ends (`now` is the injected clock's)."""
-    current = [_open_secret(box, hook)]
-    expires = hook.previous_expires_at
-    if hook.previous_ciphertext is None or expires is None or now >= expires:
-        return current
-    try:
-        return [*current, box.open(hook.previous_ciphertext)]
-    except CannotOpen:  # the current secret still verifies; only the grace is lost
-        log.warning(
-            "previous webhook secret cannot be decrypted",
-            extra={"trigger_id": str(hook.trigger_id)},
-        )
-        return current
+    expires = known.hook.previous_expires_at
+    if known.previous_secret is None or expires is None or now >= expires:
+        return [known.secret]
+    return [known.secret, known.previous_secret]
 
 
-def _open_secret(box: SecretBox, hook: _Hook) -> str:
+def _open(box: SecretBox, hook: Hook, now: datetime) -> KnownHook:
     """A secret no configured key opens is the operator's doing (a key dropped from
-    ROUTINES_SECRET_KEY too soon), not the sender's: 503, never a 500."""
+    ROUTINES_SECRET_KEY too soon), not the sender's: 503, never a 500. A previous secret
+    no key opens only loses its grace: the current secret still verifies."""
     try:
-        return box.open(hook.ciphertext)
+        secret = box.open(hook.ciphertext)
     except CannotOpen:
         log.warning(
             "webhook secret cannot be decrypted", extra={"trigger_id": str(hook.trigger_id)}
         )
         raise Unavailable(KEY_MISSING) from None
+    previous = None
+    expires = hook.previous_expires_at
+    if hook.previous_ciphertext is not None and expires is not None and now < expires:
+        try:
+            previous = box.open(hook.previous_ciphertext)
+        except CannotOpen:
+            log.warning(
+                "previous webhook secret cannot be decrypted",
+                extra={"trigger_id": str(hook.trigger_id)},
+            )
+    return KnownHook(hook, secret, previous)

@@ -345,20 +345,14 @@ def test_a_duplicate_delivery_answers_with_the_first_runs_current_state(make_hoo
     assert again.body["trigger"]["id"] == hook.trigger["id"]
 
 
-def test_an_accepted_fire_is_two_statements_and_no_transaction_round_trips(
-    make_hook, runtime: Runtime
-) -> None:
-    """The look-up and the insert, each its own transaction and planned once per
-    connection (PREPAREd at its first fire): no BEGIN, no COMMIT, no read-back. Both
-    engines are watched, so nothing can hide on the other pool."""
-    hook = make_hook("hmac_sha256")
-    hook.fire(b'{"warm": 1}', **headers(**timestamped(hook.secret, b'{"warm": 1}', NOW)))
+def statements_of_a_fire(hook: Hook, runtime: Runtime, body: bytes) -> tuple[list[str], list]:
+    """The statements one accepted fire sends, and the commits it makes, on both pools,
+    so that nothing can hide on the other one."""
     seen: list[str] = []
+    committed: list[object] = []
 
     def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
         seen.append(statement.split("(", 1)[0].strip())
-
-    committed: list[object] = []
 
     def commit(connection: object) -> None:
         committed.append(connection)
@@ -367,12 +361,38 @@ def test_an_accepted_fire_is_two_statements_and_no_transaction_round_trips(
         event.listen(engine, "before_cursor_execute", record)
         event.listen(engine, "commit", commit)
     try:
-        body = b'{"n": 7}'
         assert hook.fire(body, **headers(**timestamped(hook.secret, body, NOW))).status == 202
     finally:
         for engine in (runtime.engine, runtime.autocommit):
             event.remove(engine, "before_cursor_execute", record)
             event.remove(engine, "commit", commit)
+    return seen, committed
+
+
+def test_a_fire_to_a_trigger_the_process_knows_is_one_statement(
+    make_hook, runtime: Runtime
+) -> None:
+    """The insert, which checks the trigger and routine are still what the process read
+    (shared.webhooks.hooks), planned once per connection: no look-up, no BEGIN, no
+    COMMIT, no read-back."""
+    hook = make_hook("hmac_sha256")
+    for n in range(2):  # the first looks up, the second prepares the insert
+        warm = json.dumps({"warm": n}).encode()
+        assert hook.fire(warm, **headers(**timestamped(hook.secret, warm, NOW))).status == 202
+    seen, committed = statements_of_a_fire(hook, runtime, b'{"n": 7}')
+    assert seen == ["EXECUTE routines_insert_webhook_run"]
+    assert committed == []
+
+
+def test_a_fire_to_a_trigger_the_process_does_not_know_is_two_statements(
+    make_hook, timed: Runtime
+) -> None:
+    """The look-up and the insert, each its own transaction and planned once per
+    connection (PREPAREd at its first fire)."""
+    hook = make_hook("hmac_sha256")
+    hook.fire(b'{"warm": 1}', **headers(**timestamped(hook.secret, b'{"warm": 1}', NOW)))
+    timed.hooks.forget(hook.trigger["publicId"])  # the runtime the hooks are fired through
+    seen, committed = statements_of_a_fire(hook, timed, b'{"n": 7}')
     assert seen == ["EXECUTE routines_webhook_lookup", "EXECUTE routines_insert_run"]
     assert committed == []
 

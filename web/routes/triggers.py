@@ -16,7 +16,7 @@ from shared.routines.triggers import (
     rotate_secret,
     update_trigger,
 )
-from shared.webhooks.public_fire import fire_webhook
+from shared.webhooks.public_fire import Repeated, fire_webhook
 from shared.webhooks.ratelimit import FireBudget
 from web import presenters as p
 from web.body import json_object, raw_body
@@ -84,11 +84,14 @@ def fire_public(public_id: str) -> Any:
             box=serving.box,
             budget=budget,
             now=at,
+            hooks=serving.hooks,
         )
-    if accepted.created:
-        FIRES_ACCEPTED.labels("webhook").inc()
-        serving.dispatch_batcher.add(accepted.summary.run.id)
-    return p.run_summary(accepted.summary), 202
+    if isinstance(accepted, Repeated):
+        return p.run_summary(accepted.summary), 202
+    FIRES_ACCEPTED.labels("webhook").inc()
+    serving.dispatch_batcher.add(accepted.values["id"])
+    hook = accepted.hook
+    return p.new_run(accepted.values, hook.trigger_id, hook.kind, hook.label), 202
 
 
 def with_secret(result: TriggerWithSecret) -> dict[str, Any]:

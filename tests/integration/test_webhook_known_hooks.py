@@ -1,0 +1,160 @@
+"""What a web process knows of a webhook trigger (shared.webhooks.hooks) is never trusted
+on its own: every change to the trigger or its routine made after a process read them is
+honoured by that process's very next delivery, on real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select, text
+
+from devstack.api import Api, Response, make_world
+from shared.models import RoutineRun
+from shared.platform.runtime import Runtime
+
+
+class Hook:
+    """A bearer webhook trigger on a new routine, fired through `api` (one process)."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.routine = make_world(api).routine
+        created = api.ok(
+            "POST", f"/api/routines/{self.routine['id']}/triggers", {"kind": "webhook"}
+        )
+        self.trigger = created["trigger"]
+        self.path = created["secretMaterial"]["webhookUrl"].split("127.0.0.1:3100", 1)[1]
+        self.secret: str = created["secretMaterial"]["webhookSecret"]
+
+    def fire(self, body: bytes = b"{}", secret: str | None = None, **headers: str) -> Response:
+        sent = {
+            "Authorization": f"Bearer {secret or self.secret}",
+            "Content_Type": "application/json",
+            **headers,
+        }
+        return self.api.as_(None).call("POST", self.path, body, **sent)
+
+    def known(self, runtime: Runtime) -> bool:
+        return runtime.hooks.get(self.trigger["publicId"]) is not None
+
+
+@pytest.fixture
+def hook(api: Api, runtime: Runtime) -> Hook:
+    made = Hook(api)
+    assert made.fire().status == 202
+    assert made.known(runtime)  # what every test below starts from
+    return made
+
+
+def runs_of(runtime: Runtime, hook: Hook) -> list[RoutineRun]:
+    with runtime.sessions() as session:
+        query = select(RoutineRun).where(RoutineRun.routine_id == hook.routine["id"])
+        return list(session.scalars(query.order_by(RoutineRun.created_at)))
+
+
+def test_a_routine_paused_after_the_process_read_it_refuses_the_next_delivery(
+    hook: Hook, api: Api, runtime: Runtime
+) -> None:
+    api.ok("PATCH", f"/api/routines/{hook.routine['id']}", {"status": "paused"})
+    refused = hook.fire(b'{"after": "pause"}')
+    assert (refused.status, refused.error) == (409, "Routine trigger is not active")
+    assert len(runs_of(runtime, hook)) == 1
+
+
+def test_a_trigger_disabled_after_the_process_read_it_refuses_the_next_delivery(
+    hook: Hook, api: Api, runtime: Runtime
+) -> None:
+    api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": False})
+    assert hook.fire().status == 409
+    api.ok("PATCH", f"/api/routine-triggers/{hook.trigger['id']}", {"enabled": True})
+    assert hook.fire().status == 202
+    assert len(runs_of(runtime, hook)) == 2
+
+
+def test_a_deleted_trigger_is_not_found_at_once(hook: Hook, api: Api, runtime: Runtime) -> None:
+    assert api.call("DELETE", f"/api/routine-triggers/{hook.trigger['id']}").status in (200, 204)
+    gone = hook.fire()
+    assert (gone.status, gone.error) == (404, "Routine trigger not found")
+    assert not hook.known(runtime)
+
+
+def test_a_rotated_secret_verifies_at_once_and_the_old_one_stops(
+    hook: Hook, api: Api, runtime: Runtime
+) -> None:
+    rotated = api.ok("POST", f"/api/routine-triggers/{hook.trigger['id']}/rotate-secret")
+    new = rotated["secretMaterial"]["webhookSecret"]
+    assert hook.fire(secret=new).status == 202
+    assert hook.fire().status == 401  # no grace was asked for
+    assert len(runs_of(runtime, hook)) == 2
+
+
+def test_variables_changed_after_the_process_read_them_reach_the_next_run(
+    hook: Hook, api: Api, runtime: Runtime
+) -> None:
+    variables = [{"name": "topic", "type": "text", "defaultValue": "fresh", "required": False}]
+    changed = api.call("PATCH", f"/api/routines/{hook.routine['id']}", {"variables": variables})
+    assert changed.status == 200, changed.body
+    assert hook.fire().status == 202
+    assert runs_of(runtime, hook)[-1].variables == {"topic": "fresh"}
+
+
+def test_a_change_made_by_hand_in_the_database_is_honoured_too(
+    hook: Hook, runtime: Runtime
+) -> None:
+    """Row versions, not the application's own writes, say what changed: an operator's
+    UPDATE is seen like any other."""
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE routines SET status = 'paused' WHERE id = :id"), {"id": hook.routine["id"]}
+        )
+    assert hook.fire().status == 409
+
+
+def test_a_repeated_key_and_a_replay_are_answered_as_without_the_copy(
+    hook: Hook, runtime: Runtime
+) -> None:
+    first = hook.fire(b'{"n": 1}', Idempotency_Key="evt-1")
+    again = hook.fire(b'{"n": 2}', Idempotency_Key="evt-1")
+    assert (first.status, again.status) == (202, 202)
+    assert again.body["id"] == first.body["id"]
+    assert len(runs_of(runtime, hook)) == 2  # the fixture's fire and this one
+
+
+def test_an_accepted_fire_answers_what_reading_the_run_back_shows(hook: Hook, api: Api) -> None:
+    fired = hook.fire(b'{"shape": "same"}')
+    assert fired.status == 202
+    assert fired.body == api.ok("GET", f"/api/routine-runs/{fired.body['id']}")
+
+
+def test_a_pause_racing_deliveries_lets_none_in_after_it_committed(
+    hook: Hook, api: Api, runtime: Runtime
+) -> None:
+    """Threads keep firing through one process while the routine is paused: every
+    delivery that began after the pause had committed is refused, and every 202 is a
+    run."""
+    paused = threading.Event()
+    answers: list[tuple[bool, int]] = []
+    lock = threading.Lock()
+
+    def keep_firing() -> None:
+        for n in range(40):
+            began_after = paused.is_set()
+            status = hook.fire(f'{{"n": {n}}}'.encode()).status
+            with lock:
+                answers.append((began_after, status))
+
+    threads = [threading.Thread(target=keep_firing) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE routines SET status = 'paused' WHERE id = :id"), {"id": hook.routine["id"]}
+        )
+    paused.set()
+    for thread in threads:
+        thread.join()
+    assert all(status == 409 for began_after, status in answers if began_after)
+    assert {status for _, status in answers} <= {202, 409}
+    accepted = sum(1 for _, status in answers if status == 202)
+    assert len(runs_of(runtime, hook)) == accepted + 1  # and the fixture's
