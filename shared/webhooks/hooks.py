@@ -1,17 +1,19 @@
 """What a webhook delivery needs of its trigger, secret and routine, and the copy of it
 each web process keeps so that an accepted fire is one statement, not two.
 
-The copy is never trusted on its own: it carries the row versions (PostgreSQL's `xmin`)
-of the trigger and the routine it was read from, and the run's insert only happens if
-both rows are still those versions (`INSERT ... SELECT ... WHERE xmin = ...`). Any
+The copy is never trusted on its own: the run's insert only happens if the trigger and
+the routine still hold every value the delivery was judged by
+(`INSERT ... SELECT ... WHERE enabled AND status = 'active' AND secret_id = ...`). Any
 change since (a paused routine, a rotated secret, new variables, a disabled or deleted
-trigger) leaves the insert with no row, and the delivery is then handled from a fresh
-look-up exactly as without the copy. A delivery the copy would refuse (its signature
-does not verify, the routine looks inactive) is also looked up afresh before it is
-refused, so a stale copy can never turn a good delivery away.
+trigger), by whoever made it, leaves the insert with no row, and the delivery is then
+handled from a fresh look-up exactly as without the copy. A delivery the copy would
+refuse (its signature does not verify, the routine looks inactive) is also looked up
+afresh before it is refused, so a stale copy can never turn a good delivery away.
 
-xmin changes with every update of a row, whoever makes it, so no write path has to
-remember to invalidate anything. SQLite has no row versions: there, every fire looks up.
+Values rather than row versions: deciding a run updates its routine and trigger rows
+(`last_triggered_at`, `last_fired_at`), so their `xmin` changes many times a second
+under load while nothing a delivery depends on does. SQLite keeps no copy: there, every
+fire looks up.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, Text, bindparam, literal_column, select
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Connection, Select, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
@@ -54,9 +55,9 @@ class Hook:
     #: The secret a rotation with a grace replaced, and when it stops verifying.
     previous_ciphertext: str | None
     previous_expires_at: datetime | None
-    #: Row versions of the trigger and the routine this was read from (None on SQLite).
-    trigger_version: str | None
-    routine_version: str | None
+    #: Which secrets those ciphertexts are (a re-encryption changes neither's value).
+    secret_id: uuid.UUID
+    previous_secret_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,6 @@ _TRIGGERS = cast(Table, RoutineTrigger.__table__)
 _ROUTINES = cast(Table, Routine.__table__)
 
 
-def _version(table: Table) -> Any:
-    return sql_cast(literal_column(f"{table.name}.xmin"), Text)
-
-
 _COLUMNS = (
     RoutineTrigger.id.label("trigger_id"),
     RoutineTrigger.company_id,
@@ -92,12 +89,14 @@ _COLUMNS = (
     Routine.variables,
     _Previous.ciphertext.label("previous_ciphertext"),
     RoutineTrigger.previous_secret_expires_at,
+    RoutineTrigger.secret_id,
+    RoutineTrigger.previous_secret_id,
 )
 
 
-def _lookup(*versions: Any) -> Select[Any]:
+def _lookup() -> Select[Any]:
     return (
-        select(*_COLUMNS, *versions)
+        select(*_COLUMNS)
         .join(Secret, Secret.id == RoutineTrigger.secret_id)
         .join(Routine, Routine.id == RoutineTrigger.routine_id)
         .outerjoin(_Previous, _Previous.id == RoutineTrigger.previous_secret_id)
@@ -107,18 +106,18 @@ def _lookup(*versions: Any) -> Select[Any]:
 
 #: The look-up: the trigger, its secret and its routine in one round trip, planned once
 #: per connection (shared.platform.prepared); a fire only binds `public_id`.
-LOOKUP = Prepared(
-    "routines_webhook_lookup",
-    _lookup(
-        _version(_TRIGGERS).label("trigger_version"), _version(_ROUTINES).label("routine_version")
-    ),
-)
-#: The same on SQLite, which has no row versions.
-SQLITE_LOOKUP = _lookup()
+LOOKUP = Prepared("routines_webhook_lookup", _lookup())
 
 _RUNS = cast(Table, RoutineRun.__table__)
-#: A run inserted only while its trigger and routine are the versions a process knows:
-#: zero rows when either changed (or when a unique key already holds the run).
+_T, _R = _TRIGGERS.c, _ROUTINES.c
+
+
+def _same(column: Any, name: str) -> Any:
+    return column.is_not_distinct_from(bindparam(name, type_=column.type))
+
+
+#: A run inserted only while its trigger and routine still hold what a process knows of
+#: them: zero rows when anything changed (or when a unique key already holds the run).
 INSERT_IF_CURRENT = Prepared(
     "routines_insert_webhook_run",
     pg_insert(_RUNS)
@@ -126,11 +125,20 @@ INSERT_IF_CURRENT = Prepared(
         list(NEW_RUN_COLUMNS),
         # PostgreSQL types an INSERT ... SELECT's parameters by the columns they fill.
         select(*(bindparam(name, type_=_RUNS.c[name].type) for name in NEW_RUN_COLUMNS))
-        .select_from(_TRIGGERS.join(_ROUTINES, _ROUTINES.c.id == _TRIGGERS.c.routine_id))
+        .select_from(_TRIGGERS.join(_ROUTINES, _R.id == _T.routine_id))
         .where(
-            _TRIGGERS.c.id == bindparam("trigger_id"),
-            _version(_TRIGGERS) == bindparam("trigger_version"),
-            _version(_ROUTINES) == bindparam("routine_version"),
+            _T.id == bindparam("trigger_id"),
+            _T.routine_id == bindparam("routine_id"),
+            _T.kind == "webhook",
+            _T.enabled.is_(True),
+            _R.status == "active",
+            _same(_T.label, "known_label"),
+            _same(_T.signing_mode, "known_signing_mode"),
+            _same(_T.replay_window_sec, "known_replay_window_sec"),
+            _same(_T.secret_id, "known_secret_id"),
+            _same(_T.previous_secret_id, "known_previous_secret_id"),
+            _same(_T.previous_secret_expires_at, "known_previous_expires_at"),
+            _same(_R.variables, "known_variables"),
         ),
     )
     .on_conflict_do_nothing(),
@@ -138,21 +146,23 @@ INSERT_IF_CURRENT = Prepared(
 
 
 def read_hook(connection: Connection, public_id: str) -> Hook | None:
-    if connection.dialect.name == "postgresql":
-        row = LOOKUP.execute(connection, {"public_id": public_id}).first()
-        return None if row is None else Hook(*cast(tuple[Any, ...], row))
-    found = connection.execute(SQLITE_LOOKUP, {"public_id": public_id}).first()
-    if found is None:
-        return None
-    columns: tuple[Any, ...] = (*found, None, None)  # no row versions
-    return Hook(*columns)
+    found = LOOKUP.execute(connection, {"public_id": public_id}).first()
+    return None if found is None else Hook(*cast(tuple[Any, ...], found))
 
 
 def insert_if_current(connection: Connection, hook: Hook, values: dict[str, Any]) -> bool:
     """Whether the run went in: False when the trigger or routine changed since `hook`
     was read, or when a unique key already holds the run (the caller then looks again)."""
-    versions = {"trigger_version": hook.trigger_version, "routine_version": hook.routine_version}
-    return INSERT_IF_CURRENT.execute(connection, {**values, **versions}).rowcount == 1
+    known = {
+        "known_label": hook.label,
+        "known_signing_mode": hook.signing_mode,
+        "known_replay_window_sec": hook.replay_window_sec,
+        "known_secret_id": hook.secret_id,
+        "known_previous_secret_id": hook.previous_secret_id,
+        "known_previous_expires_at": hook.previous_expires_at,
+        "known_variables": hook.variables,
+    }
+    return INSERT_IF_CURRENT.execute(connection, {**values, **known}).rowcount == 1
 
 
 class HookCache:
@@ -171,8 +181,6 @@ class HookCache:
             return known
 
     def put(self, public_id: str, known: KnownHook) -> None:
-        if known.hook.trigger_version is None:
-            return  # no row versions to check it by (SQLite)
         with self._lock:
             self._known[public_id] = known
             self._known.move_to_end(public_id)

@@ -102,8 +102,8 @@ def test_variables_changed_after_the_process_read_them_reach_the_next_run(
 def test_a_change_made_by_hand_in_the_database_is_honoured_too(
     hook: Hook, runtime: Runtime
 ) -> None:
-    """Row versions, not the application's own writes, say what changed: an operator's
-    UPDATE is seen like any other."""
+    """The insert compares the rows themselves, so nothing depends on the application's
+    own writes saying what changed: an operator's UPDATE is seen like any other."""
     with runtime.engine.begin() as connection:
         connection.execute(
             text("UPDATE routines SET status = 'paused' WHERE id = :id"), {"id": hook.routine["id"]}

@@ -384,6 +384,20 @@ def test_a_fire_to_a_trigger_the_process_knows_is_one_statement(
     assert committed == []
 
 
+def test_deciding_runs_does_not_make_the_next_fire_look_up_again(
+    make_hook, runtime: Runtime, drain
+) -> None:
+    """A decision writes the routine's and trigger's bookkeeping (`last_triggered_at`,
+    `last_fired_at`), which no delivery depends on: what the process knows still holds."""
+    hook = make_hook("hmac_sha256")
+    for n in range(2):
+        warm = json.dumps({"warm": n}).encode()
+        assert hook.fire(warm, **headers(**timestamped(hook.secret, warm, NOW))).status == 202
+    drain()
+    seen, _ = statements_of_a_fire(hook, runtime, b'{"n": 8}')
+    assert seen == ["EXECUTE routines_insert_webhook_run"]
+
+
 def test_a_fire_to_a_trigger_the_process_does_not_know_is_two_statements(
     make_hook, timed: Runtime
 ) -> None:
