@@ -29,3 +29,14 @@ def child_exit(_server: object, worker: object) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]
+
+
+#: Each worker listens on a socket of its own in one SO_REUSEPORT group (gunicorn binds
+#: them after the fork), so the kernel spreads new connections over the workers by their
+#: addresses. With one shared socket, the worker that is up or awake first accepts a whole
+#: burst: all 32 keep-alive connections of a load generator, or of an edge's upstream
+#: pool, could land on one worker, which then serves them on one core's worth of GIL
+#: while the other idles (the no-op ceiling of bench/fire.py came out at 2,200 instead of
+#: about 5,000 req/s in one run of two). The price: connections still queued on a worker
+#: that stops are reset rather than taken by another (Linux's tcp_migrate_req moves them).
+reuse_port = True
