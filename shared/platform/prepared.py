@@ -12,7 +12,7 @@ On SQLite the statement runs as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Executable, Select, bindparam, text
@@ -48,23 +48,55 @@ class Prepared:
             if isinstance(statement, Select)
             else execute
         )
+        #: The same EXECUTE for the driver itself (`rowcount`), with each value passed
+        #: through its column type's bind processor, as SQLAlchemy would.
+        self.driver_sql = f"EXECUTE {name}({', '.join(f'%({n})s' for n in names)})"
+        self._types = {n: compiled.binds[n].type for n in names}
+        self._processors: dict[str, Callable[[Any], Any]] | None = None
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
         if connection.dialect.name != "postgresql":
             return connection.execute(self.statement, params)
+        arguments = {**self.constants, **params}
+        return self._run(connection, lambda: connection.execute(self.execute_statement, arguments))
+
+    def rowcount(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """How many rows the statement wrote, for a write whose rows nobody reads: the
+        EXECUTE goes to the driver as it is (exec_driver_sql, still seen by the engine's
+        events), without SQLAlchemy compiling, typing or wrapping anything per call,
+        about a third of an accepted fire's Python time before."""
+        if connection.dialect.name != "postgresql":
+            return int(connection.execute(self.statement, params).rowcount)
+        processors = self._processors_for(connection)
+        arguments = {**self.constants, **params}
+        for name, process in processors.items():
+            arguments[name] = process(arguments[name])
+        return self._run(
+            connection, lambda: connection.exec_driver_sql(self.driver_sql, arguments)
+        ).rowcount
+
+    def _run(
+        self, connection: Connection, execute: Callable[[], CursorResult[Any]]
+    ) -> CursorResult[Any]:
         ready: set[str] = connection.info.setdefault("prepared", set())
         if self.name not in ready:
             connection.exec_driver_sql(self.prepare_sql)
             ready.add(self.name)
-        arguments = {**self.constants, **params}
         try:
-            return connection.execute(self.execute_statement, arguments)
+            return execute()
         except DBAPIError as error:
             new_session = getattr(error.orig, "pgcode", None) == UNKNOWN_STATEMENT
             if not (new_session and _autocommit(connection)):
                 raise  # inside a transaction, the failed EXECUTE aborted it: no retry
             connection.exec_driver_sql(self.prepare_sql)
-            return connection.execute(self.execute_statement, arguments)
+            return execute()
+
+    def _processors_for(self, connection: Connection) -> dict[str, Callable[[Any], Any]]:
+        if self._processors is None:
+            dialect = connection.dialect
+            found = {n: t.bind_processor(dialect) for n, t in self._types.items()}
+            self._processors = {n: p for n, p in found.items() if p is not None}
+        return self._processors
 
 
 def _autocommit(connection: Connection) -> bool:

@@ -186,11 +186,8 @@ def insert_run(bind: Session | Connection, values: dict[str, Any]) -> bool:
     """Whether the run was inserted; False when a unique index already holds its key."""
     connection = bind.connection() if isinstance(bind, Session) else bind
     if connection.dialect.name == "postgresql":
-        result = _PREPARED_INSERT_RUN.execute(connection, values)
-    else:
-        result = connection.execute(_SQLITE_INSERT_RUN, values)
-    inserted: int = result.rowcount
-    return inserted == 1
+        return _PREPARED_INSERT_RUN.rowcount(connection, values) == 1
+    return connection.execute(_SQLITE_INSERT_RUN, values).rowcount == 1
 
 
 def run_holding(session: Session, values: dict[str, Any]) -> RoutineRun:

@@ -162,7 +162,7 @@ def insert_if_current(connection: Connection, hook: Hook, values: dict[str, Any]
         "known_previous_expires_at": hook.previous_expires_at,
         "known_variables": hook.variables,
     }
-    return INSERT_IF_CURRENT.execute(connection, {**values, **known}).rowcount == 1
+    return INSERT_IF_CURRENT.rowcount(connection, {**values, **known}) == 1
 
 
 class HookCache:
