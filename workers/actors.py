@@ -23,7 +23,7 @@ from shared.platform.db import transaction
 from shared.platform.metrics import MISSED_TICKS, SCHEDULE_LAG
 from shared.platform.runtime import Runtime
 from shared.schedules.due import Due, Fired, PageFired, record_page
-from workers.deciding import TRANSIENT, decide, decide_many, summary
+from workers.deciding import TRANSIENT, DecisionGroup, decide, summary
 
 __all__ = ["TRANSIENT", "decide", "fire_page", "fire_tick", "register"]
 
@@ -70,8 +70,10 @@ def register(runtime: Runtime) -> None:
         context = {"run_id": run_id, "request_id": request_id}
         log.info("run decided", extra={**context, "outcome": decision.outcome.value})
 
+    group = DecisionGroup()
+
     def dispatch_runs_actor(run_ids: list[str], request_id: str | None = None) -> None:
-        decisions = decide_many(runtime, [uuid.UUID(run_id) for run_id in run_ids])
+        decisions = group.decide(runtime, [uuid.UUID(run_id) for run_id in run_ids])
         log.info("runs decided", extra={"request_id": request_id, "outcome": summary(decisions)})
 
     def fire_schedule_actor(trigger_id: str, due_at: str) -> None:
