@@ -20,6 +20,7 @@ from shared.contract.errors import (
     NotFound,
     Unauthorized,
     Unavailable,
+    Unprocessable,
     UnsupportedMediaType,
 )
 from shared.platform.metrics import SIGNATURE_FAILURES
@@ -145,8 +146,10 @@ def _fire_known(
     budget.spend_trigger(public_id)
     try:
         values = _run_values(hook, delivery, verified)
-    except (Invalid, UnsupportedMediaType):
-        return None, True  # the state comes before the body: that needs a fresh look
+    except (Invalid, Unprocessable, UnsupportedMediaType):
+        # The state comes before the body, and the variables may be stale: refusing
+        # needs a fresh look.
+        return None, True
     if insert_if_current(connection, hook, values):
         return Recorded(values, hook), True
     return None, True

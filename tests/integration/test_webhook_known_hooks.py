@@ -158,3 +158,16 @@ def test_a_pause_racing_deliveries_lets_none_in_after_it_committed(
     assert {status for _, status in answers} <= {202, 409}
     accepted = sum(1 for _, status in answers if status == 202)
     assert len(runs_of(runtime, hook)) == accepted + 1  # and the fixture's
+
+
+def test_a_variable_no_longer_required_is_not_asked_for_by_a_stale_copy(
+    hook: Hook, api: Api, runtime: Runtime
+) -> None:
+    """The copy would refuse (422) for a variable the routine has since dropped: it
+    looks afresh before refusing, and the delivery is accepted."""
+    required = [{"name": "topic", "type": "text", "defaultValue": None, "required": True}]
+    api.ok("PATCH", f"/api/routines/{hook.routine['id']}", {"variables": required})
+    assert hook.fire(b'{"topic": "cached"}').status == 202  # the copy now requires it
+    api.ok("PATCH", f"/api/routines/{hook.routine['id']}", {"variables": []})
+    assert hook.fire(b"{}").status == 202
+    assert len(runs_of(runtime, hook)) == 3
