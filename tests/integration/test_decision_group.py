@@ -1,6 +1,7 @@
 """A worker process's threads decide the `dispatch_runs` messages they hold together
-(workers.deciding.DecisionGroup), on real PostgreSQL: messages that arrive while a
-transaction decides go into the next one, and each thread gets its own runs back."""
+(workers.deciding.DecisionGroup), on real PostgreSQL: messages that arrive while every
+lane's transaction decides go into the next one, and each thread gets its own runs
+back. One lane makes the grouping visible; the last test shows the second lane."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def test_messages_arriving_during_a_transaction_are_decided_in_the_next_one(
     api: Api, runtime: Runtime
 ) -> None:
     batches = messages(api)
-    group = DecisionGroup()
+    group = DecisionGroup(lanes=1)
     results: dict[int, list[Decision]] = {}
 
     def decide(n: int) -> Callable[[], None]:
@@ -118,7 +119,7 @@ def test_a_failed_transaction_fails_every_message_that_was_in_it(
 ) -> None:
     """The broker then retries each of them: none is acked as if decided."""
     batches = messages(api)
-    group = DecisionGroup()
+    group = DecisionGroup(lanes=1)
     results: dict[int, list[Decision]] = {}
     errors: dict[int, BaseException] = {}
 
@@ -142,3 +143,25 @@ def test_a_failed_transaction_fails_every_message_that_was_in_it(
             thread.join(10)
     assert sorted(errors) == [1, 2, 3]
     assert results[0][0].outcome == Outcome.ISSUE_CREATED
+
+
+def test_a_second_lane_decides_while_the_first_is_held(api: Api, runtime: Runtime) -> None:
+    """A transaction held up (a slow commit, a lock) does not hold every other message."""
+    batches = messages(api)[:2]
+    group = DecisionGroup(lanes=2)
+    results: dict[int, list[Decision]] = {}
+
+    def decide(n: int) -> Callable[[], None]:
+        return lambda: results.setdefault(n, group.decide(runtime, batches[n]))
+
+    with gate(runtime) as held:
+        first = start(decide(0))
+        assert held.started.wait(10)
+        second = start(decide(1))
+        second.join(10)
+        assert not second.is_alive()
+        assert first.is_alive()
+        held.release.set()
+        first.join(10)
+    assert [d.run_id for d in results[1]] == batches[1]
+    assert [d.run_id for d in results[0]] == batches[0]
