@@ -206,7 +206,7 @@ def run_summary(summary: RunSummary) -> Json:
     body = pick(summary.run, RUN)
     body["linkedIssue"] = issue_brief(summary.linked_issue)
     t = summary.trigger
-    body["trigger"] = {"id": str(t.id), "kind": t.kind, "label": t.label} if t else None
+    body["trigger"] = _trigger_brief(t.id, t.kind, t.label) if t else None
     return body
 
 
@@ -215,8 +215,12 @@ def new_run(values: Mapping[str, Any], trigger_id: uuid.UUID, kind: str, label: 
     it): the fire path builds no ORM object for it."""
     body = {camel(name): value(values.get(name)) for name in RUN}
     body["linkedIssue"] = None
-    body["trigger"] = {"id": str(trigger_id), "kind": kind, "label": label}
+    body["trigger"] = _trigger_brief(trigger_id, kind, label)
     return body
+
+
+def _trigger_brief(trigger_id: uuid.UUID, kind: str, label: str | None) -> Json:
+    return {"id": str(trigger_id), "kind": kind, "label": label}
 
 
 def fire_times(times: FireTimes) -> Json:

@@ -54,9 +54,10 @@ class Runtime:
         return DispatchBatcher(self.enqueuer, linger)
 
     @functools.cached_property
-    def hooks(self) -> HookCache:
-        """The webhook triggers this process fired recently (shared.webhooks.hooks)."""
-        return HookCache()
+    def hooks(self) -> HookCache | None:
+        """The webhook triggers this process fired recently (shared.webhooks.hooks); none
+        on SQLite, whose fires always look up."""
+        return HookCache() if self.autocommit.dialect.name == "postgresql" else None
 
     @functools.cached_property
     def box(self) -> SecretBox:

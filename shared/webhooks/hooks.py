@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, select
+from sqlalchemy import Connection, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
@@ -75,38 +75,32 @@ _TRIGGERS = cast(Table, RoutineTrigger.__table__)
 _ROUTINES = cast(Table, Routine.__table__)
 
 
-_COLUMNS = (
-    RoutineTrigger.id.label("trigger_id"),
-    RoutineTrigger.company_id,
-    RoutineTrigger.routine_id,
-    RoutineTrigger.kind,
-    RoutineTrigger.label,
-    RoutineTrigger.enabled,
-    RoutineTrigger.signing_mode,
-    RoutineTrigger.replay_window_sec,
-    Secret.ciphertext,
-    Routine.status.label("routine_status"),
-    Routine.variables,
-    _Previous.ciphertext.label("previous_ciphertext"),
-    RoutineTrigger.previous_secret_expires_at,
-    RoutineTrigger.secret_id,
-    RoutineTrigger.previous_secret_id,
-)
-
-
-def _lookup() -> Select[Any]:
-    return (
-        select(*_COLUMNS)
-        .join(Secret, Secret.id == RoutineTrigger.secret_id)
-        .join(Routine, Routine.id == RoutineTrigger.routine_id)
-        .outerjoin(_Previous, _Previous.id == RoutineTrigger.previous_secret_id)
-        .where(RoutineTrigger.public_id == bindparam("public_id"), RoutineTrigger.kind == "webhook")
-    )
-
-
 #: The look-up: the trigger, its secret and its routine in one round trip, planned once
 #: per connection (shared.platform.prepared); a fire only binds `public_id`.
-LOOKUP = Prepared("routines_webhook_lookup", _lookup())
+LOOKUP = Prepared(
+    "routines_webhook_lookup",
+    select(
+        RoutineTrigger.id.label("trigger_id"),
+        RoutineTrigger.company_id,
+        RoutineTrigger.routine_id,
+        RoutineTrigger.kind,
+        RoutineTrigger.label,
+        RoutineTrigger.enabled,
+        RoutineTrigger.signing_mode,
+        RoutineTrigger.replay_window_sec,
+        Secret.ciphertext,
+        Routine.status.label("routine_status"),
+        Routine.variables,
+        _Previous.ciphertext.label("previous_ciphertext"),
+        RoutineTrigger.previous_secret_expires_at,
+        RoutineTrigger.secret_id,
+        RoutineTrigger.previous_secret_id,
+    )
+    .join(Secret, Secret.id == RoutineTrigger.secret_id)
+    .join(Routine, Routine.id == RoutineTrigger.routine_id)
+    .outerjoin(_Previous, _Previous.id == RoutineTrigger.previous_secret_id)
+    .where(RoutineTrigger.public_id == bindparam("public_id"), RoutineTrigger.kind == "webhook"),
+)
 
 _RUNS = cast(Table, RoutineRun.__table__)
 _T, _R = _TRIGGERS.c, _ROUTINES.c

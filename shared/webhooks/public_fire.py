@@ -90,8 +90,6 @@ def fire_webhook(
     if not PUBLIC_ID.fullmatch(public_id):
         raise NotFound(NOT_FOUND)
     delivery = _Delivery(headers, body, content_type, now)
-    if connection.dialect.name != "postgresql":
-        hooks = None  # see shared.webhooks.hooks
     known = hooks.get(public_id) if hooks is not None else None
     spent = False
     if known is not None:
