@@ -71,34 +71,50 @@ def wait_until(predicate: Callable[[], bool]) -> None:
         time.sleep(0.01)
 
 
-def start(target: Callable[[], Any]) -> threading.Thread:
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread
+class Deciders:
+    """Threads deciding the messages `batches` through one group, each recording its
+    decisions, or the OperationalError it raised, under its message's index."""
+
+    def __init__(self, runtime: Runtime, group: DecisionGroup, batches: list[list[uuid.UUID]]):
+        self.runtime, self.group, self.batches = runtime, group, batches
+        self.results: dict[int, list[Decision]] = {}
+        self.errors: dict[int, BaseException] = {}
+
+    def start(self, n: int) -> threading.Thread:
+        def run() -> None:
+            try:
+                self.results[n] = self.group.decide(self.runtime, self.batches[n])
+            except OperationalError as error:
+                self.errors[n] = error
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def first_held_then_the_rest_queued(self, held: Gate) -> list[threading.Thread]:
+        """Message 0 stopped at its first statement, every other one waiting behind it."""
+        first = self.start(0)
+        assert held.started.wait(10)
+        others = [self.start(n) for n in range(1, len(self.batches))]
+        wait_until(lambda: len(self.group._waiting) == len(self.batches) - 1)
+        return [first, *others]
 
 
 def test_messages_arriving_during_a_transaction_are_decided_in_the_next_one(
     api: Api, runtime: Runtime
 ) -> None:
     batches = messages(api)
-    group = DecisionGroup(lanes=1)
-    results: dict[int, list[Decision]] = {}
-
-    def decide(n: int) -> Callable[[], None]:
-        return lambda: results.setdefault(n, group.decide(runtime, batches[n]))
-
+    deciders = Deciders(runtime, DecisionGroup(lanes=1), batches)
     with gate(runtime) as held:
-        first = start(decide(0))
-        assert held.started.wait(10)
-        others = [start(decide(n)) for n in range(1, MESSAGES)]
-        wait_until(lambda: len(group._waiting) == MESSAGES - 1)
+        threads = deciders.first_held_then_the_rest_queued(held)
         held.release.set()
-        for thread in [first, *others]:
+        for thread in threads:
             thread.join(10)
     assert held.commits == 2  # the held message's, then the three that waited, together
     for n, run_ids in enumerate(batches):
-        assert [d.run_id for d in results[n]] == run_ids  # its own runs, in its order
-        assert [d.outcome for d in results[n]] == [
+        got = deciders.results[n]
+        assert [d.run_id for d in got] == run_ids  # its own runs, in its order
+        assert [d.outcome for d in got] == [
             Outcome.ISSUE_CREATED,
             Outcome.COALESCED,
             Outcome.COALESCED,
@@ -118,50 +134,29 @@ def test_a_failed_transaction_fails_every_message_that_was_in_it(
     api: Api, runtime: Runtime
 ) -> None:
     """The broker then retries each of them: none is acked as if decided."""
-    batches = messages(api)
-    group = DecisionGroup(lanes=1)
-    results: dict[int, list[Decision]] = {}
-    errors: dict[int, BaseException] = {}
-
-    def decide(n: int) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                results[n] = group.decide(runtime, batches[n])
-            except OperationalError as error:
-                errors[n] = error
-
-        return run
-
+    deciders = Deciders(runtime, DecisionGroup(lanes=1), messages(api))
     with gate(runtime) as held:
-        first = start(decide(0))
-        assert held.started.wait(10)
-        others = [start(decide(n)) for n in range(1, MESSAGES)]
-        wait_until(lambda: len(group._waiting) == MESSAGES - 1)
-        held.fail_all_but = first
+        threads = deciders.first_held_then_the_rest_queued(held)
+        held.fail_all_but = threads[0]
         held.release.set()
-        for thread in [first, *others]:
+        for thread in threads:
             thread.join(10)
-    assert sorted(errors) == [1, 2, 3]
-    assert results[0][0].outcome == Outcome.ISSUE_CREATED
+    assert sorted(deciders.errors) == [1, 2, 3]
+    assert deciders.results[0][0].outcome == Outcome.ISSUE_CREATED
 
 
 def test_a_second_lane_decides_while_the_first_is_held(api: Api, runtime: Runtime) -> None:
     """A transaction held up (a slow commit, a lock) does not hold every other message."""
     batches = messages(api)[:2]
-    group = DecisionGroup(lanes=2)
-    results: dict[int, list[Decision]] = {}
-
-    def decide(n: int) -> Callable[[], None]:
-        return lambda: results.setdefault(n, group.decide(runtime, batches[n]))
-
+    deciders = Deciders(runtime, DecisionGroup(lanes=2), batches)
     with gate(runtime) as held:
-        first = start(decide(0))
+        first = deciders.start(0)
         assert held.started.wait(10)
-        second = start(decide(1))
+        second = deciders.start(1)
         second.join(10)
         assert not second.is_alive()
         assert first.is_alive()
         held.release.set()
         first.join(10)
-    assert [d.run_id for d in results[1]] == batches[1]
-    assert [d.run_id for d in results[0]] == batches[0]
+    assert [d.run_id for d in deciders.results[1]] == batches[1]
+    assert [d.run_id for d in deciders.results[0]] == batches[0]
