@@ -4,19 +4,17 @@ every decision, whichever message's transaction made it."""
 
 from __future__ import annotations
 
-import copy
 import logging
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.platform.db import transaction
+from shared.platform.grouping import Group
 from shared.platform.metrics import DISPATCH_ERRORS, FIRE_TO_DECISION, RUNS_DECIDED
 from shared.platform.runtime import Runtime
 from shared.runs.deciding import Decision, Outcome, decide_runs, dispatch_run, fail_run
@@ -72,24 +70,11 @@ def decide_many(runtime: Runtime, run_ids: Sequence[uuid.UUID]) -> list[Decision
     return decisions
 
 
-@dataclass
-class _Ticket:
-    run_ids: list[uuid.UUID]
-    decisions: list[Decision] = field(default_factory=list)
-    error: BaseException | None = None
-    done: bool = False
-    #: Held until the ticket's thread is woken: its runs are decided, or it leads next.
-    wake: threading.Lock = field(default_factory=threading.Lock)
-
-
 class DecisionGroup:
     """The `dispatch_runs` messages a worker process's threads hold at one moment, decided
-    together: a thread that finds a lane free decides whatever is waiting, and the
-    messages that arrive meanwhile go into the next transaction, decided by one of their
-    own threads (group commit, for decisions). Batches grow with the load, so a
+    together in one transaction (group commit, shared.platform.grouping): a
     transaction's fixed cost (a dozen statements, their planning, the commit's flush) is
-    spread over several messages' runs instead of being paid per message. An idle
-    process decides a lone message at once, as before.
+    spread over several messages' runs instead of being paid per message.
 
     Two lanes, not one: with one, a commit that waited on a slow disk flush held every
     message behind it, and p99 fire-to-decision at half the full rate was 167 ms (target
@@ -97,65 +82,22 @@ class DecisionGroup:
 
     Each thread still returns only once its own runs are decided (its message is acked
     after that), and gets its own runs' decisions back; an error that makes the broker
-    retry reaches every message of the transaction. Every waiting thread is woken once,
-    by its own lock: when its runs are decided, or to lead the next transaction (waking
-    them all on a condition at every commit was an eighth of the worker's Python time)."""
+    retry reaches every message of the transaction."""
 
     def __init__(self, lanes: int = LANES) -> None:
-        self.lanes = lanes
-        self._waiting: list[_Ticket] = []
-        self._leading = 0
-        self._lock = threading.Lock()
+        self._group: Group[Sequence[uuid.UUID], list[Decision]] = Group(lanes)
+
+    def waiting(self) -> int:
+        return self._group.waiting()
 
     def decide(self, runtime: Runtime, run_ids: Sequence[uuid.UUID]) -> list[Decision]:
-        ticket = _Ticket(list(run_ids))
-        ticket.wake.acquire()
-        with self._lock:
-            follow = self._leading >= self.lanes
-            if follow:
-                self._waiting.append(ticket)
-            else:
-                self._leading += 1
-        if follow:
-            ticket.wake.acquire()  # until decided, or handed the lead
-            if ticket.done:
-                return _outcome(ticket)
-        with self._lock:
-            batch, self._waiting = [ticket, *self._waiting], []
-        try:
-            self._decide_batch(runtime, batch)
-        finally:
-            for other in batch[1:]:
-                other.wake.release()
-            with self._lock:
-                successor = self._waiting.pop(0) if self._waiting else None
-                if successor is None:
-                    self._leading -= 1
-            if successor is not None:  # it leads in this one's lane
-                successor.wake.release()
-        return _outcome(ticket)
-
-    @staticmethod
-    def _decide_batch(runtime: Runtime, batch: list[_Ticket]) -> None:
-        wanted = [run_id for ticket in batch for run_id in ticket.run_ids]
-        try:
-            decisions = decide_many(runtime, wanted)
-        except BaseException as error:
-            for ticket in batch:
-                ticket.error, ticket.done = error, True
-            raise
-        by_run = {decision.run_id: decision for decision in decisions}
-        for ticket in batch:
-            ticket.decisions = [by_run[i] for i in dict.fromkeys(ticket.run_ids) if i in by_run]
-            ticket.done = True
+        return self._group.ask(list(run_ids), lambda batch: _decide_batch(runtime, batch))
 
 
-def _outcome(ticket: _Ticket) -> list[Decision]:
-    """Another thread's error is raised here as a copy of its own, so that no exception
-    object is raised in two threads at once."""
-    if ticket.error is not None:
-        raise copy.copy(ticket.error)
-    return ticket.decisions
+def _decide_batch(runtime: Runtime, batch: Sequence[Sequence[uuid.UUID]]) -> list[list[Decision]]:
+    decisions = decide_many(runtime, [run_id for run_ids in batch for run_id in run_ids])
+    by_run = {decision.run_id: decision for decision in decisions}
+    return [[by_run[i] for i in dict.fromkeys(run_ids) if i in by_run] for run_ids in batch]
 
 
 def summary(decisions: Iterable[Decision]) -> str:

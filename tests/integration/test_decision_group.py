@@ -96,7 +96,7 @@ class Deciders:
         first = self.start(0)
         assert held.started.wait(10)
         others = [self.start(n) for n in range(1, len(self.batches))]
-        wait_until(lambda: len(self.group._waiting) == len(self.batches) - 1)
+        wait_until(lambda: self.group.waiting() == len(self.batches) - 1)
         return [first, *others]
 
 
