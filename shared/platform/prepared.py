@@ -67,13 +67,21 @@ class Prepared:
         about a third of an accepted fire's Python time before."""
         if connection.dialect.name != "postgresql":
             return int(connection.execute(self.statement, params).rowcount)
+        return self._driver(connection, params).rowcount
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows a statement returns, as the driver gives them (no result types
+        applied), by the same EXECUTE as `rowcount`."""
+        if connection.dialect.name != "postgresql":
+            return [tuple(row) for row in connection.execute(self.statement, params)]
+        return [tuple(row) for row in self._driver(connection, params).fetchall()]
+
+    def _driver(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
         processors = self._processors_for(connection)
         arguments = {**self.constants, **params}
         for name, process in processors.items():
             arguments[name] = process(arguments[name])
-        return self._run(
-            connection, lambda: connection.exec_driver_sql(self.driver_sql, arguments)
-        ).rowcount
+        return self._run(connection, lambda: connection.exec_driver_sql(self.driver_sql, arguments))
 
     def _run(
         self, connection: Connection, execute: Callable[[], CursorResult[Any]]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from shared.contract import jsontext
@@ -23,12 +23,13 @@ from shared.contract.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from shared.platform.db import single_statements
 from shared.platform.metrics import SIGNATURE_FAILURES
 from shared.platform.secrets_box import CannotOpen, SecretBox
 from shared.routines.variables import firing_layers, resolve
 from shared.runs.reading import RunSummary, summarize_runs
 from shared.runs.recording import RunRequest, insert_run, run_holding, run_values
-from shared.webhooks.hooks import Hook, HookCache, KnownHook, insert_if_current, read_hook
+from shared.webhooks.hooks import Hook, HookCache, KnownHook, read_hook
 from shared.webhooks.ratelimit import FireBudget
 from shared.webhooks.signing import Verified, verify
 
@@ -62,7 +63,7 @@ Accepted = Recorded | Repeated
 
 
 def fire_webhook(
-    connection: Connection,
+    engine: Engine,
     *,
     public_id: str,
     headers: Mapping[str, str],  # names in lower case
@@ -75,11 +76,11 @@ def fire_webhook(
 ) -> Accepted:
     """Checks in the contract's order: unknown id, signature, replay, state, body.
 
-    `connection` commits each statement on its own (shared.platform.db.single_statements).
+    `engine` commits each statement on its own (shared.platform.db.single_statements).
     A delivery to a trigger this process knows (`hooks`, shared.webhooks.hooks) is one
-    statement: the insert, which checks that what the process knows is still current.
-    Otherwise, or when that insert finds anything changed, the look-up and the insert
-    are the two round trips of an accepted fire.
+    statement, often shared with other deliveries: the insert, which checks that what
+    the process knows is still current. Otherwise, or when that insert finds anything
+    changed, the look-up and the insert are the two round trips of an accepted fire.
 
     Every request spends its client's budget first (so a flood is refused before any
     database work); only a delivery whose signature verified spends the trigger's, so
@@ -92,19 +93,32 @@ def fire_webhook(
     delivery = _Delivery(headers, body, content_type, now)
     known = hooks.get(public_id) if hooks is not None else None
     spent = False
-    if known is not None:
-        accepted, spent = _fire_known(connection, known, delivery, budget, public_id)
+    if hooks is not None and known is not None:
+        accepted, spent = _fire_known(engine, hooks, known, delivery, budget, public_id)
         if accepted is not None:
             return accepted
+    with single_statements(engine) as connection:
+        return _fire_looked_up(connection, public_id, delivery, box, budget, hooks, spent)
+
+
+def _fire_looked_up(
+    connection: Connection,
+    public_id: str,
+    delivery: _Delivery,
+    box: SecretBox,
+    budget: FireBudget,
+    hooks: HookCache | None,
+    spent: bool,
+) -> Accepted:
     hook = read_hook(connection, public_id)
     if hook is None:
         if hooks is not None:
             hooks.forget(public_id)
         raise NotFound(NOT_FOUND)
-    known = _open(box, hook, now)
+    known = _open(box, hook, delivery.now)
     if hooks is not None:
         hooks.put(public_id, known)
-    verified = _verify(hook, _secrets(known, now), delivery)
+    verified = _verify(hook, _secrets(known, delivery.now), delivery)
     if not spent:
         budget.spend_trigger(public_id)
     if not hook.enabled or hook.routine_status != "active":
@@ -126,7 +140,8 @@ class _Delivery:
 
 
 def _fire_known(
-    connection: Connection,
+    engine: Engine,
+    hooks: HookCache,
     known: KnownHook,
     delivery: _Delivery,
     budget: FireBudget,
@@ -148,7 +163,7 @@ def _fire_known(
         # The state comes before the body, and the variables may be stale: refusing
         # needs a fresh look.
         return None, True
-    if insert_if_current(connection, hook, values):
+    if hooks.insert(engine, hook, values):
         return Recorded(values, hook), True
     return None, True
 

@@ -5,13 +5,19 @@ honoured by that process's very next delivery, on real PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from devstack.api import Api, Response, make_world
 from shared.models import RoutineRun
 from shared.platform.runtime import Runtime
+from shared.runs.recording import RunRequest, run_values
+from shared.webhooks.hooks import insert_known, known_row, read_hook
 
 
 class Hook:
@@ -171,3 +177,71 @@ def test_a_variable_no_longer_required_is_not_asked_for_by_a_stale_copy(
     api.ok("PATCH", f"/api/routines/{hook.routine['id']}", {"variables": []})
     assert hook.fire(b"{}").status == 202
     assert len(runs_of(runtime, hook)) == 3
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_deliveries_accepted_while_an_insert_runs_are_inserted_together(
+    hook: Hook, runtime: Runtime
+) -> None:
+    """One delivery's insert waits on a lock; four more accepted meanwhile are one
+    statement after it, and each answers with its own run."""
+    inserts: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("EXECUTE routines_insert_webhook_run"):
+            inserts.append(statement)
+
+    answers: list[Response] = []
+
+    def fire(n: int) -> None:
+        answers.append(hook.fire(f'{{"n": {n}}}'.encode()))
+
+    event.listen(runtime.autocommit, "before_cursor_execute", record)
+    try:
+        with runtime.engine.begin() as holding:  # the run's foreign key waits on this
+            holding.execute(
+                text("SELECT id FROM routines WHERE id = :id FOR UPDATE"),
+                {"id": hook.routine["id"]},
+            )
+            first = threading.Thread(target=fire, args=(0,))
+            first.start()
+            wait_until(lambda: len(inserts) == 1)
+            others = [threading.Thread(target=fire, args=(n,)) for n in range(1, 5)]
+            for thread in others:
+                thread.start()
+            wait_until(lambda: runtime.hooks.inserts_waiting() == 4)
+        for thread in [first, *others]:
+            thread.join()
+    finally:
+        event.remove(runtime.autocommit, "before_cursor_execute", record)
+    assert [answer.status for answer in answers] == [202] * 5
+    assert len(inserts) == 2
+    ids = {answer.body["id"] for answer in answers}
+    assert len(ids) == 5
+    stored = {str(run.id): run.trigger_payload for run in runs_of(runtime, hook)}
+    assert ids <= set(stored)
+    assert sorted(stored[i]["n"] for i in ids) == [0, 1, 2, 3, 4]
+
+
+def test_a_row_postgresql_refuses_does_not_take_the_rows_beside_it_down(
+    hook: Hook, runtime: Runtime
+) -> None:
+    """The rows of one insert answer False together when PostgreSQL refuses one of them,
+    so each delivery goes on alone; the good one then goes in."""
+    with runtime.autocommit.connect() as connection:
+        found = read_hook(connection, hook.trigger["publicId"])
+    assert found is not None
+    request = RunRequest(source="webhook", trigger_id=found.trigger_id, payload={"n": 1})
+    now = datetime.now(UTC)
+    good = run_values(request, company_id=found.company_id, routine_id=found.routine_id, now=now)
+    bad = {**known_row(found, good), "id": str(uuid.uuid4()), "at": "not a time"}
+    assert insert_known(runtime.autocommit, [known_row(found, good), bad]) == [False, False]
+    assert len(runs_of(runtime, hook)) == 1  # the fixture's
+    assert insert_known(runtime.autocommit, [known_row(found, good)]) == [True]
+    assert len(runs_of(runtime, hook)) == 2

@@ -8,7 +8,6 @@ from flask import Blueprint, request
 
 from shared.contract.bodies import SecretRotate, TriggerPatch
 from shared.contract.parsing import parse_body
-from shared.platform.db import single_statements
 from shared.platform.metrics import FIRES_ACCEPTED
 from shared.routines.triggers import (
     TriggerWithSecret,
@@ -74,18 +73,17 @@ def fire_public(public_id: str) -> Any:
         at=at.timestamp(),
     )
     body = raw_body()
-    with single_statements(serving.autocommit) as connection:
-        accepted = fire_webhook(
-            connection,
-            public_id=public_id,
-            headers=lower_case(request.headers),
-            body=body,
-            content_type=request.mimetype or "",
-            box=serving.box,
-            budget=budget,
-            now=at,
-            hooks=serving.hooks,
-        )
+    accepted = fire_webhook(
+        serving.autocommit,
+        public_id=public_id,
+        headers=lower_case(request.headers),
+        body=body,
+        content_type=request.mimetype or "",
+        box=serving.box,
+        budget=budget,
+        now=at,
+        hooks=serving.hooks,
+    )
     if isinstance(accepted, Repeated):
         return p.run_summary(accepted.summary), 202
     FIRES_ACCEPTED.labels("webhook").inc()
