@@ -9,6 +9,7 @@ from shared.platform.runtime import Runtime, build_runtime
 from shared.platform.settings import Settings
 from web import telemetry
 from web.errors import register_error_handlers
+from web.public_fire import PublicFire
 from web.routes import (
     activity,
     agents,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.url_map.merge_slashes = False
     app.extensions["routines"] = runtime
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.body_limit
+    app.wsgi_app = PublicFire(app, app.wsgi_app)  # type: ignore[method-assign]
     if runtime.settings.proxy_hops:
         hops = runtime.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

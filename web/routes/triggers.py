@@ -8,18 +8,16 @@ from flask import Blueprint, request
 
 from shared.contract.bodies import SecretRotate, TriggerPatch
 from shared.contract.parsing import parse_body
-from shared.platform.metrics import FIRES_ACCEPTED
 from shared.routines.triggers import (
     TriggerWithSecret,
     delete_trigger,
     rotate_secret,
     update_trigger,
 )
-from shared.webhooks.public_fire import Repeated, fire_webhook
-from shared.webhooks.ratelimit import FireBudget
 from web import presenters as p
 from web.body import json_object, raw_body
 from web.context import now, runtime, work
+from web.public_fire import accept
 
 bp = Blueprint("triggers", __name__, url_prefix="/api")
 
@@ -63,33 +61,18 @@ def rotate(trigger_id: str) -> Any:
 
 @bp.post("/routine-triggers/public/<public_id>/fire")
 def fire_public(public_id: str) -> Any:
-    serving = runtime()
-    settings, at = serving.settings, serving.clock.now()
-    budget = FireBudget(
-        serving.rate_counter,
-        client=request.remote_addr or "unknown",
-        per_trigger=settings.rate_limit_per_trigger,
-        per_client=settings.rate_limit_per_client,
-        at=at.timestamp(),
-    )
+    """Most deliveries are answered by web.public_fire before Flask sees them; this view
+    answers the rest (a chunked or oversized body, an id of another shape)."""
     body = raw_body()
-    accepted = fire_webhook(
-        serving.autocommit,
+    answer = accept(
+        runtime(),
         public_id=public_id,
         headers=lower_case(request.headers),
         body=body,
         content_type=request.mimetype or "",
-        box=serving.box,
-        budget=budget,
-        now=at,
-        hooks=serving.hooks,
+        client=request.remote_addr or "unknown",
     )
-    if isinstance(accepted, Repeated):
-        return p.run_summary(accepted.summary), 202
-    FIRES_ACCEPTED.labels("webhook").inc()
-    serving.dispatch_batcher.add(accepted.values["id"])
-    hook = accepted.hook
-    return p.new_run(accepted.values, hook.trigger_id, hook.kind, hook.label), 202
+    return answer, 202
 
 
 def with_secret(result: TriggerWithSecret) -> dict[str, Any]:
