@@ -11,7 +11,9 @@ machine, rate limits off:
 
 1. Ceilings, same machine, same gunicorn settings, same load generator settings:
    - a no-op Flask endpoint (bench/noop_app.py) hit by wrk with the very requests of
-     the webhook phase: requests/s;
+     the webhook phase: requests/s; measured again after each webhook phase, which is
+     judged against the mean of the no-op right before and right after it (the
+     machine's speed drifts by a quarter within minutes);
    - PostgreSQL single-row INSERT + COMMIT from one psycopg2 connection: rows/s.
 2. Closed loop at full speed (wrk, -c connections, a Lua script replaying requests
    signed beforehand in Python: hmac_sha256, distinct bodies, each used once):
@@ -540,11 +542,26 @@ def run_all(
         "manual": (manual, many_ids, "manual", args.duration),
     }
     phases = results["phases"]
+    noop_before = noop["requests_per_s"]
     for kind, (make, ids, source, seconds) in kinds.items():
         if kind not in wanted:
             continue
         phases[kind] = bench.full_speed(kind, make, ids, source, seconds)
-        add_ratios(phases[kind], *ceilings)
+        if source != "webhook":
+            add_ratios(phases[kind], *ceilings)
+        else:
+            # This machine's speed drifts by a quarter within minutes: a webhook phase is
+            # judged against the no-op measured right before and right after it.
+            say("ceiling: no-op Flask endpoint again, right after the phase")
+            after = bench.noop_ceiling(many)
+            noop_after = after["requests_per_s"]
+            phases[kind]["noop_bracket"] = {
+                "before_requests_per_s": noop_before,
+                "after_requests_per_s": noop_after,
+                "after": after,
+            }
+            add_ratios(phases[kind], (noop_before + noop_after) / 2, ceilings[1])
+            noop_before = noop_after
         report(kind, phases[kind])
     if "half" in wanted:
         for kind, (make, ids, source, seconds) in kinds.items():
@@ -654,6 +671,14 @@ def print_summary(results: dict[str, Any]) -> None:
         f"PostgreSQL INSERT+COMMIT {pg['rows_per_s']:.0f} rows/s (temp table; ordinary "
         f"table {results['ceilings'].get('pg_insert_commit_ordinary_table', {}).get('rows_per_s')})"
     )
+    for name, phase in results["phases"].items():
+        if "noop_bracket" in phase:
+            around = phase["noop_bracket"]
+            print(
+                f"  {name} is judged against the no-op right before and after it: "
+                f"{around['before_requests_per_s']:.0f} and {around['after_requests_per_s']:.0f} "
+                "req/s"
+            )
     header = (
         f"{'phase':<19}{'load':>6}{'acc/s':>8}{'/noop':>7}{'/pg':>6}{'p50ms':>8}{'p99ms':>8}"
         f"{'maxms':>8}{'dec/s':>8}{'dec/acc':>8}{'f2d p50':>9}{'f2d p99':>9}{'backlog':>8}"
