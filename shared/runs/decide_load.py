@@ -83,13 +83,13 @@ def load_batch(
     connection = session.connection()
     run_ids = list(run_ids)
     routine_ids, oldest = _routines_of(connection, run_ids)
-    rows = lock_routines(session, routine_ids, _ROUTINE_COLUMNS)
+    rows = lock_routines(session, routine_ids, _ROUTINE_COLUMNS, prepared=True)
     routines = {state.id: state for state in _states(RoutineState, rows)}
     since = oldest - TAKE_ALONG_LOOKBACK if take_along and oldest else None
     runs = _read_runs(connection, run_ids, list(routines), since=since, limit=limit)
     received = [run for run in runs if run.status == "received"]
     trigger_ids = sorted({run.trigger_id for run in received if run.trigger_id})
-    trigger_rows = lock_triggers(session, trigger_ids, _TRIGGER_COLUMNS)
+    trigger_rows = lock_triggers(session, trigger_ids, _TRIGGER_COLUMNS, prepared=True)
     pairs = [(run, routines[run.routine_id]) for run in received]
     return Loaded(
         routines=routines,
@@ -173,11 +173,13 @@ def _ids(values: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
 _ROUTINE_COLUMNS = _columns(Routine, RoutineState)
 _TRIGGER_COLUMNS = _columns(RoutineTrigger, TriggerState)
 #: The statements of a batch, built once each (shared.platform.members): the ids travel as
-#: one parameter, so SQLAlchemy compiles each once per process.
+#: one parameter, so SQLAlchemy compiles each once per process, and PostgreSQL parses and
+#: plans each once per connection (prepared).
 _ROUTINES_OF = PerDialect(
     lambda member: select(RoutineRun.routine_id, RoutineRun.created_at).where(
         member(RoutineRun.__table__.c.id, "run_ids")
-    )
+    ),
+    prepared="routines_decide_routines_of",
 )
 
 
@@ -194,15 +196,21 @@ def _runs(member: Member, *, take_along: bool) -> Select[Any]:
     return query.order_by(RoutineRun.created_at, RoutineRun.scheduled_for, RoutineRun.id)
 
 
-_OWN_RUNS = PerDialect(lambda member: _runs(member, take_along=False))
-_TAKEN_RUNS = PerDialect(lambda member: _runs(member, take_along=True))
+_OWN_RUNS = PerDialect(
+    lambda member: _runs(member, take_along=False), prepared="routines_decide_own_runs"
+)
+_TAKEN_RUNS = PerDialect(
+    lambda member: _runs(member, take_along=True), prepared="routines_decide_taken_runs"
+)
 _PAUSED = PerDialect(
     lambda member: select(Project.id).where(
         member(Project.__table__.c.id, "ids"), Project.paused_at.is_not(None)
-    )
+    ),
+    prepared="routines_decide_paused",
 )
 _AGENT_STATUSES = PerDialect(
-    lambda member: select(Agent.id, Agent.status).where(member(Agent.__table__.c.id, "ids"))
+    lambda member: select(Agent.id, Agent.status).where(member(Agent.__table__.c.id, "ids")),
+    prepared="routines_decide_agent_statuses",
 )
 
 
@@ -227,4 +235,4 @@ def _newest_live_issues(member: Member) -> Select[Any]:
     return select(ranked.c.id, ranked.c.origin_id, ranked.c.origin_run_id).where(ranked.c.rank == 1)
 
 
-_LIVE_ISSUES = PerDialect(_newest_live_issues)
+_LIVE_ISSUES = PerDialect(_newest_live_issues, prepared="routines_decide_live_issues")
