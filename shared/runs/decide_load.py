@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from shared.contract.vocabulary import LIVE_ISSUE_STATUSES, ROUTINE_EXECUTION
@@ -183,13 +183,21 @@ _ROUTINES_OF = PerDialect(
 )
 
 
+def _inline(value: str) -> ColumnElement[str]:
+    """A constant written into the statement, not a parameter: PostgreSQL's plan for a
+    prepared statement, made once for all executions, then knows it, and uses the partial
+    index on `received` runs (ix_routine_runs_received). Only for constants of the code."""
+    return literal_column(f"'{value}'")
+
+
 def _runs(member: Member, *, take_along: bool) -> Select[Any]:
     # Only runs of routines this transaction holds: a routine deleted meanwhile took its
     # runs with it, and no other routine's run may be decided without its lock.
     runs = RoutineRun.__table__.c
     query = select(*_columns(RoutineRun, RunState)).where(member(runs.routine_id, "routine_ids"))
     if take_along:
-        taken = (RoutineRun.status == "received") & (RoutineRun.created_at >= bindparam("since"))
+        received = RoutineRun.status == _inline("received")
+        taken = received & (RoutineRun.created_at >= bindparam("since"))
         query = query.where(taken | member(runs.id, "run_ids")).limit(bindparam("limit"))
     else:
         query = query.where(member(runs.id, "run_ids"))
@@ -226,13 +234,14 @@ def _newest_live_issues(member: Member) -> Select[Any]:
             .label("rank"),
         )
         .where(
-            Issue.origin_kind == ROUTINE_EXECUTION,
+            Issue.origin_kind == _inline(ROUTINE_EXECUTION),
             member(Issue.__table__.c.origin_id, "ids"),
             member(Issue.__table__.c.status, "statuses"),
         )
         .subquery()
     )
-    return select(ranked.c.id, ranked.c.origin_id, ranked.c.origin_run_id).where(ranked.c.rank == 1)
+    newest = ranked.c.rank == literal_column("1")
+    return select(ranked.c.id, ranked.c.origin_id, ranked.c.origin_run_id).where(newest)
 
 
 _LIVE_ISSUES = PerDialect(_newest_live_issues, prepared="routines_decide_live_issues")
