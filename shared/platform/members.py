@@ -11,7 +11,7 @@ connection (shared.platform.prepared), so the server parses and plans it once to
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -81,9 +81,3 @@ class UuidTexts(TypeDecorator[list[uuid.UUID | None]]):
         if value is None:
             return None
         return "{" + ",".join("NULL" if i is None else str(i) for i in value) + "}"
-
-
-def texts(ids: Iterable[uuid.UUID | None]) -> list[str | None]:
-    """UUIDs as text, for a statement that casts them back: psycopg2 quotes text in C but
-    each UUID through an adapter written in Python."""
-    return [None if value is None else str(value) for value in ids]

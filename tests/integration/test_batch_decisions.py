@@ -340,3 +340,58 @@ def test_a_run_recorded_after_the_batch_read_its_clock_is_never_decided_before_i
     assert len(stamps) == 3
     assert all(s.decided_at >= s.created_at for s in stamps)
     assert all(s.completed_at is None or s.completed_at >= s.created_at for s in stamps)
+
+
+def test_a_batch_stores_exact_values_json_null_apart_from_sql_null(
+    api: Api, runtime: Runtime
+) -> None:
+    """What the set-based writes store, typed: timestamps to the microsecond, a missing
+    workspace's settings as JSON null (as the ORM writes None) but a missing description
+    as SQL NULL, a 500-character title whole, text with quotes and backslashes as is."""
+    company = make_company(api)
+    agent = make_agent(api, company)
+    value = "it's " + "v" * 600
+    routine = make_routine(
+        api,
+        company,
+        agent,
+        title='\\"quoted" {{x}} é',
+        concurrencyPolicy="always_enqueue",
+        variables=[{"name": "x", "type": "text", "defaultValue": value}],
+    )
+    plain = uuid.UUID(fire(api, routine)["id"])
+    settings = {"branch": "main", "none": None, "n": 1.5}
+    workspace = uuid.UUID(
+        fire(
+            api,
+            routine,
+            executionWorkspaceId="ws-7",
+            executionWorkspacePreference="reuse",
+            executionWorkspaceSettings=settings,
+        )["id"]
+    )
+    now = datetime(2099, 11, 26, 9, 0, 0, 123456, tzinfo=UTC)  # after the runs were recorded
+    with transaction(runtime.sessions) as session:
+        decide_runs(session, run_ids=[plain, workspace], now=now, take_along=False)
+
+    stored = {
+        row.origin_run_id: row
+        for row in rows(
+            runtime,
+            "SELECT origin_run_id, title, description, created_at, completed_at,"
+            " execution_workspace_settings AS settings,"
+            " jsonb_typeof(execution_workspace_settings) AS settings_type,"
+            " execution_workspace_id FROM issues",
+        )
+    }
+    assert stored[plain].settings_type == "null"
+    assert stored[plain].description is None
+    assert stored[plain].execution_workspace_id is None
+    assert stored[workspace].settings == settings
+    assert stored[workspace].execution_workspace_id == "ws-7"
+    for row in stored.values():
+        assert row.title == ('\\"quoted" ' + value)[:500]
+        assert row.created_at == now
+        assert row.completed_at is None
+    runs = rows(runtime, "SELECT decided_at, updated_at, completed_at FROM routine_runs")
+    assert {(r.decided_at, r.updated_at) for r in runs} == {(now, now)}
