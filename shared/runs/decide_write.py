@@ -1,6 +1,7 @@
-"""Writing a batch's decisions set-based: one bulk update each for runs, routines and
-triggers, then issue numbers for every company in one step and one multi-row issue
-insert, so a batch costs a fixed number of statements however many runs it decides."""
+"""Writing a batch's decisions set-based: runs, routines and triggers in one statement (on
+PostgreSQL; one bulk update each elsewhere), then issue numbers for every company in one
+step and one multi-row issue insert, so a batch costs a fixed number of statements
+however many runs it decides."""
 
 from __future__ import annotations
 
@@ -157,15 +158,21 @@ _SET_BASED = {
 _ROWS = "jsonb_to_recordset(CAST(:rows AS JSONB)) AS v"
 
 
-def _set_based_update(table: str, columns: tuple[str, ...]) -> Prepared:
-    names = [column.split()[0] for column in columns]
-    assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
-    # Table and column names come from _SET_BASED above, never from input.
-    statement = text(
-        f"UPDATE {table} AS t SET {assignments} "  # noqa: S608
-        f"FROM {_ROWS}({', '.join(columns)}) WHERE t.id = v.id"
-    )
-    return Prepared(f"routines_decide_update_{table}", statement)
+def _set_based_updates() -> Prepared:
+    """The three updates in one statement (data-modifying WITH), one round trip instead of
+    three: each table's rows are one parameter named after it, an empty array when none.
+    Every row it writes is a locked routine's, a locked trigger's, or a run of a locked
+    routine (shared.platform.locks), so writing them together waits on nothing new."""
+    updates = []
+    for table, columns in _SET_BASED.items():
+        names = [column.split()[0] for column in columns]
+        assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
+        rows = f"jsonb_to_recordset(CAST(:{table} AS JSONB)) AS v({', '.join(columns)})"
+        # Table and column names come from _SET_BASED above, never from input.
+        updates.append(f"UPDATE {table} AS t SET {assignments} FROM {rows} WHERE t.id = v.id")  # noqa: S608
+    *first, last = updates
+    with_ = ", ".join(f"w{n} AS ({update})" for n, update in enumerate(first))
+    return Prepared("routines_decide_updates", text(f"WITH {with_} {last}"))
 
 
 def _set_based_insert(table: Table) -> Prepared:
@@ -196,7 +203,7 @@ def _value_of(column: Column[Any]) -> str:
 
 
 _ISSUES = cast(Table, Issue.__table__)
-_UPDATES = {table: _set_based_update(table, columns) for table, columns in _SET_BASED.items()}
+_UPDATES = _set_based_updates()
 _INSERT_ISSUES = _set_based_insert(_ISSUES)
 
 
@@ -210,13 +217,12 @@ def write(session: Session, changes: Changes) -> None:
     )
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
-    for model, rows in batches:
-        if not rows:
-            continue
-        if postgresql:
-            _UPDATES[model.__tablename__].rowcount(connection, {"rows": _json(rows)})
-        else:
-            session.execute(update(model), rows)
+    if postgresql and changes.runs:
+        _UPDATES.rowcount(connection, {model.__tablename__: _json(rows) for model, rows in batches})
+    elif changes.runs:
+        for model, rows in batches:
+            if rows:
+                session.execute(update(model), rows)
     if changes.issues:
         _number(session, changes.issues)
         # Core, not the ORM's bulk insert: nothing here is tracked by the session.
