@@ -63,7 +63,7 @@ class Prepared:
         )
         self.execute_statement: TextClause | TextualSelect = (
             execute.columns(*statement.selected_columns)  # typed results
-            if isinstance(statement, Select)
+            if isinstance(statement, Select | TextualSelect)
             else execute
         )
         #: The same EXECUTE for the driver itself (`rowcount`), with each value passed
