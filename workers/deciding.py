@@ -21,7 +21,9 @@ from shared.runs.deciding import Decision, Outcome, decide_runs, dispatch_run, f
 
 log = logging.getLogger(__name__)
 
-#: Errors that mean "try again later" (the database is away), not "this run is broken".
+#: Errors that mean "try again later" (the database is away, or the server session lost
+#: the statements prepared on it: StatementsLost, an OperationalError, see
+#: shared.platform.prepared), not "this run is broken".
 TRANSIENT = (OperationalError, InterfaceError, PoolTimeout)
 #: Transactions a worker process's DecisionGroup runs at once.
 LANES = 2

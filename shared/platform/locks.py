@@ -49,6 +49,7 @@ front (``BEGIN IMMEDIATE``, see ``shared.platform.db``), which serializes writer
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
@@ -93,19 +94,32 @@ def lock_in_id_order(
     model: Locked,
     ids: Collection[uuid.UUID],
     columns: Sequence[Column],
+    *,
+    prepared: bool = False,
 ) -> Sequence[Row[Any]]:
     """Several rows of one table (those that still exist) locked by one statement in
     ascending id order (PostgreSQL locks rows as the sort hands them over), so two
     transactions that share rows queue behind each other instead of deadlocking. The
     ids are one parameter (shared.platform.members): one statement shape whatever the
-    count, built once per table and columns."""
+    count, built once per table and columns; `prepared` for a path that runs it in every
+    transaction (deciding runs), so PostgreSQL also plans it once per connection."""
     if not ids:
         return []
-    key = (model, tuple(columns))
+    key = (model, tuple(columns), prepared)
     statement = _LOCKS.get(key)
     if statement is None:
-        statement = _LOCKS[key] = PerDialect(lambda member: _locking(model, columns, member))
+        name = _name(model, columns) if prepared else None
+        statement = _LOCKS[key] = PerDialect(
+            lambda member: _locking(model, columns, member), prepared=name
+        )
     return statement.execute(session.connection(), {"ids": list(ids)}).all()
+
+
+def _name(model: Locked, columns: Sequence[Column]) -> str:
+    """The prepared name of a lock: the same for the same table and columns in every
+    thread, whichever builds it first, and short enough for PostgreSQL (63 bytes)."""
+    digest = zlib.crc32(" ".join(str(column) for column in columns).encode())
+    return f"routines_lock_{model.__tablename__}_{digest:08x}"
 
 
 def _locking(model: Locked, columns: Sequence[Column], member: Member) -> Select[Any]:
@@ -113,22 +127,30 @@ def _locking(model: Locked, columns: Sequence[Column], member: Member) -> Select
     return query.order_by(model.id).with_for_update(**NO_KEY_UPDATE)
 
 
-#: The statements of lock_in_id_order, by table and columns (a handful in all).
-_LOCKS: dict[tuple[Locked, tuple[Column, ...]], PerDialect[Select[Any]]] = {}
+#: The statements of lock_in_id_order, by table, columns and whether prepared (a handful).
+_LOCKS: dict[tuple[Locked, tuple[Column, ...], bool], PerDialect[Select[Any]]] = {}
 
 
 def lock_routines(
-    session: Session, routine_ids: Collection[uuid.UUID], columns: Sequence[Column]
+    session: Session,
+    routine_ids: Collection[uuid.UUID],
+    columns: Sequence[Column],
+    *,
+    prepared: bool = False,
 ) -> Sequence[Row[Any]]:
     """Step 1 for a batch."""
-    return lock_in_id_order(session, Routine, routine_ids, columns)
+    return lock_in_id_order(session, Routine, routine_ids, columns, prepared=prepared)
 
 
 def lock_triggers(
-    session: Session, trigger_ids: Collection[uuid.UUID], columns: Sequence[Column]
+    session: Session,
+    trigger_ids: Collection[uuid.UUID],
+    columns: Sequence[Column],
+    *,
+    prepared: bool = False,
 ) -> Sequence[Row[Any]]:
     """Step 2 for a batch."""
-    return lock_in_id_order(session, RoutineTrigger, trigger_ids, columns)
+    return lock_in_id_order(session, RoutineTrigger, trigger_ids, columns, prepared=prepared)
 
 
 def lock_companies(session: Session, company_ids: Sequence[uuid.UUID]) -> None:

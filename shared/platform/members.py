@@ -4,13 +4,14 @@ SQLAlchemy's IN list is an expanding parameter: every execution renders the stat
 again with one placeholder per id. On PostgreSQL the ids travel instead as one array
 (`column = ANY(:ids)`), so the statement's text never changes and SQLAlchemy compiles
 it once per process. SQLite has no arrays and keeps the IN list; this module is the one
-place that knows.
+place that knows. A statement given a name is also PREPAREd once per PostgreSQL
+connection (shared.platform.prepared), so the server parses and plans it once too.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -27,6 +28,8 @@ from sqlalchemy import (
     cast,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+
+from shared.platform.prepared import Prepared
 
 E = TypeVar("E", bound=Executable)
 #: Builds the condition "`column` is one of the values of parameter `name`".
@@ -47,30 +50,34 @@ def in_list(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
 
 class PerDialect(Generic[E]):
     """A statement built once for PostgreSQL and once for the others, by `build(member)`;
-    its parameters are the same lists on both."""
+    its parameters are the same lists on both. With `prepared`, the PostgreSQL one is
+    prepared under that name on each connection and executed by name."""
 
-    def __init__(self, build: Callable[[Member], E]) -> None:
+    def __init__(self, build: Callable[[Member], E], *, prepared: str | None = None) -> None:
         self.postgresql = build(any_of)
         self.other = build(in_list)
+        self.prepared = Prepared(prepared, self.postgresql) if prepared else None
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
-        postgresql = connection.dialect.name == "postgresql"
-        return connection.execute(self.postgresql if postgresql else self.other, params)
+        if connection.dialect.name != "postgresql":
+            return connection.execute(self.other, params)
+        if self.prepared is not None:
+            return self.prepared.execute(connection, params)
+        return connection.execute(self.postgresql, params)
 
 
 class UuidTexts(TypeDecorator[list[uuid.UUID | None]]):
-    """A list of UUIDs bound as an array of text (see `texts`)."""
+    """A list of UUIDs bound as one text, PostgreSQL's literal of an array (`{a,b}`), cast
+    back to `uuid[]` by the statement: one value for psycopg2 to quote, not one per id,
+    and one that an EXECUTE can pass to a prepared `uuid[]` parameter (an array of text
+    cannot be)."""
 
-    impl = ARRAY(Text)
+    impl = Text
     cache_ok = True
 
     def process_bind_param(
         self, value: list[uuid.UUID | None] | None, dialect: Dialect
-    ) -> list[str | None] | None:
-        return None if value is None else texts(value)
-
-
-def texts(ids: Iterable[uuid.UUID | None]) -> list[str | None]:
-    """UUIDs as text, for a statement that casts them back: psycopg2 quotes text in C but
-    each UUID through an adapter written in Python."""
-    return [None if value is None else str(value) for value in ids]
+    ) -> str | None:
+        if value is None:
+            return None
+        return "{" + ",".join("NULL" if i is None else str(i) for i in value) + "}"

@@ -6,6 +6,15 @@ A webhook fire's look-up joins three tables; planning that join cost PostgreSQL 
 prepared statements need the connection to stay with one server session, which holds
 for direct connections and PgBouncer's session mode (not its transaction mode).
 
+The names a connection has prepared are kept in its pool record's `info` (cleared by the
+pool when it connects afresh). The server session can still differ behind the client's
+back (DISCARD ALL or DEALLOCATE by someone, a pooler handing over another session): an
+EXECUTE then fails with SQLSTATE 26000, or a PREPARE with 42P05. The connection's list is
+then marked unknown; its next use sends DEALLOCATE ALL and prepares from scratch. In
+autocommit that happens at once and the statement is retried; inside a transaction the
+failure aborted it, so `StatementsLost` (an OperationalError: "try again", as for a lost
+server; the worker retries the message) is raised for the whole transaction to be retried.
+
 On SQLite the statement runs as it is.
 """
 
@@ -17,13 +26,22 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Executable, Select, bindparam, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 
 #: SQLSTATE 26000: the connection has no statement of that name (a new server session).
 UNKNOWN_STATEMENT = "26000"
+#: SQLSTATE 42P05: it has one already, which this connection did not prepare.
+DUPLICATE = "42P05"
 _BIND = re.compile(r"%\((\w+)\)s")
+#: Where a connection's prepared names live in `Connection.info`.
+_KEY = "prepared"
+
+
+class StatementsLost(OperationalError):
+    """The server session no longer has a statement this connection prepared, and the
+    transaction it was used in is aborted: retry the transaction."""
 
 
 class Prepared:
@@ -45,7 +63,7 @@ class Prepared:
         )
         self.execute_statement: TextClause | TextualSelect = (
             execute.columns(*statement.selected_columns)  # typed results
-            if isinstance(statement, Select)
+            if isinstance(statement, Select | TextualSelect)
             else execute
         )
         #: The same EXECUTE for the driver itself (`rowcount`), with each value passed
@@ -86,18 +104,26 @@ class Prepared:
     def _run(
         self, connection: Connection, execute: Callable[[], CursorResult[Any]]
     ) -> CursorResult[Any]:
-        ready: set[str] = connection.info.setdefault("prepared", set())
+        try:
+            self._prepare(connection)
+            return execute()
+        except DBAPIError as error:
+            if getattr(error.orig, "pgcode", None) not in (UNKNOWN_STATEMENT, DUPLICATE):
+                raise
+            # The server session is not the one the names were prepared on: start again
+            # from none at the connection's next use.
+            connection.info[_KEY] = None
+            if not _autocommit(connection):
+                orig = error.orig if error.orig is not None else error
+                raise StatementsLost(error.statement, error.params, orig) from error
+            self._prepare(connection)
+            return execute()
+
+    def _prepare(self, connection: Connection) -> None:
+        ready = _prepared_on(connection)
         if self.name not in ready:
             connection.exec_driver_sql(self.prepare_sql)
             ready.add(self.name)
-        try:
-            return execute()
-        except DBAPIError as error:
-            new_session = getattr(error.orig, "pgcode", None) == UNKNOWN_STATEMENT
-            if not (new_session and _autocommit(connection)):
-                raise  # inside a transaction, the failed EXECUTE aborted it: no retry
-            connection.exec_driver_sql(self.prepare_sql)
-            return execute()
 
     def _processors_for(self, connection: Connection) -> dict[str, Callable[[Any], Any]]:
         if self._processors is None:
@@ -105,6 +131,19 @@ class Prepared:
             found = {n: t.bind_processor(dialect) for n, t in self._types.items()}
             self._processors = {n: p for n, p in found.items() if p is not None}
         return self._processors
+
+
+def _prepared_on(connection: Connection) -> set[str]:
+    """The names prepared on this connection's server session: none on a new connection;
+    after a surprise, none either, once whatever the session holds is deallocated (a
+    statement of that name may be another's, of another text)."""
+    info = connection.info
+    ready: set[str] | None = info.get(_KEY)
+    if ready is None:
+        if _KEY in info:
+            connection.exec_driver_sql("DEALLOCATE ALL")
+        ready = info[_KEY] = set()
+    return ready
 
 
 def _autocommit(connection: Connection) -> bool:

@@ -10,7 +10,20 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from shared.contract.vocabulary import LIVE_ISSUE_STATUSES, ROUTINE_EXECUTION
@@ -83,23 +96,27 @@ def load_batch(
     connection = session.connection()
     run_ids = list(run_ids)
     routine_ids, oldest = _routines_of(connection, run_ids)
-    rows = lock_routines(session, routine_ids, _ROUTINE_COLUMNS)
+    rows = lock_routines(session, routine_ids, _ROUTINE_COLUMNS, prepared=True)
     routines = {state.id: state for state in _states(RoutineState, rows)}
     since = oldest - TAKE_ALONG_LOOKBACK if take_along and oldest else None
     runs = _read_runs(connection, run_ids, list(routines), since=since, limit=limit)
     received = [run for run in runs if run.status == "received"]
     trigger_ids = sorted({run.trigger_id for run in received if run.trigger_id})
-    trigger_rows = lock_triggers(session, trigger_ids, _TRIGGER_COLUMNS)
+    trigger_rows = lock_triggers(session, trigger_ids, _TRIGGER_COLUMNS, prepared=True)
     pairs = [(run, routines[run.routine_id]) for run in received]
+    paused, statuses, live = _facts(
+        connection,
+        project_ids=_ids(r.project_for(run) for run, r in pairs),
+        agent_ids=_ids(r.assignee_for(run) for run, r in pairs),
+        routine_ids=_ids(r.id for _, r in pairs if r.concurrency_policy != "always_enqueue"),
+    )
     return Loaded(
         routines=routines,
         runs=runs,
         triggers={state.id: state for state in _states(TriggerState, trigger_rows)},
-        paused_projects=_paused(connection, _ids(r.project_for(run) for run, r in pairs)),
-        agent_statuses=_agent_statuses(connection, _ids(r.assignee_for(run) for run, r in pairs)),
-        live=_live_issues(
-            connection, _ids(r.id for _, r in pairs if r.concurrency_policy != "always_enqueue")
-        ),
+        paused_projects=paused,
+        agent_statuses=statuses,
+        live=live,
         complete=since is None or len(runs) < limit,
     )
 
@@ -133,28 +150,35 @@ def _read_runs(
     return _states(RunState, _TAKEN_RUNS.execute(connection, params).all())
 
 
-def _paused(connection: Connection, project_ids: list[uuid.UUID]) -> frozenset[uuid.UUID]:
-    if not project_ids:
-        return frozenset()
-    return frozenset(_PAUSED.execute(connection, {"ids": project_ids}).scalars())
-
-
-def _agent_statuses(connection: Connection, agent_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not agent_ids:
-        return {}
-    return {row.id: row.status for row in _AGENT_STATUSES.execute(connection, {"ids": agent_ids})}
-
-
-def _live_issues(
-    connection: Connection, routine_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, LiveIssue]:
-    """Each routine's newest open execution issue (as shared.runs.reading.live_issues
-    picks it), one query."""
-    if not routine_ids:
-        return {}
-    params = {"ids": routine_ids, "statuses": list(LIVE_ISSUE_STATUSES)}
-    rows = _LIVE_ISSUES.execute(connection, params)
-    return {row.origin_id: LiveIssue(row.id, row.origin_run_id) for row in rows}
+def _facts(
+    connection: Connection,
+    *,
+    project_ids: list[uuid.UUID],
+    agent_ids: list[uuid.UUID],
+    routine_ids: list[uuid.UUID],
+) -> tuple[frozenset[uuid.UUID], dict[uuid.UUID, str], dict[uuid.UUID, LiveIssue]]:
+    """Which of the projects are paused, the agents' statuses, and each routine's newest
+    open execution issue (as shared.runs.reading.live_issues picks it): one statement, a
+    round trip instead of three, each part empty when it names no id."""
+    if not (project_ids or agent_ids or routine_ids):
+        return frozenset(), {}, {}
+    params = {
+        "project_ids": project_ids,
+        "agent_ids": agent_ids,
+        "routine_ids": routine_ids,
+        "statuses": list(LIVE_ISSUE_STATUSES),
+    }
+    paused: set[uuid.UUID] = set()
+    statuses: dict[uuid.UUID, str] = {}
+    live: dict[uuid.UUID, LiveIssue] = {}
+    for row in _FACTS.execute(connection, params):
+        if row.kind == _PAUSED:
+            paused.add(row.id)
+        elif row.kind == _AGENT:
+            statuses[row.id] = row.status
+        else:
+            live[row.origin_id] = LiveIssue(row.id, row.origin_run_id)
+    return frozenset(paused), statuses, live
 
 
 def _columns(model: type[Any], state: type[Any]) -> list[ColumnElement[Any]]:
@@ -173,12 +197,21 @@ def _ids(values: Iterable[uuid.UUID | None]) -> list[uuid.UUID]:
 _ROUTINE_COLUMNS = _columns(Routine, RoutineState)
 _TRIGGER_COLUMNS = _columns(RoutineTrigger, TriggerState)
 #: The statements of a batch, built once each (shared.platform.members): the ids travel as
-#: one parameter, so SQLAlchemy compiles each once per process.
+#: one parameter, so SQLAlchemy compiles each once per process, and PostgreSQL parses and
+#: plans each once per connection (prepared).
 _ROUTINES_OF = PerDialect(
     lambda member: select(RoutineRun.routine_id, RoutineRun.created_at).where(
         member(RoutineRun.__table__.c.id, "run_ids")
-    )
+    ),
+    prepared="routines_decide_routines_of",
 )
+
+
+def _inline(value: str) -> ColumnElement[str]:
+    """A constant written into the statement, not a parameter: PostgreSQL's plan for a
+    prepared statement, made once for all executions, then knows it, and uses the partial
+    index on `received` runs (ix_routine_runs_received). Only for constants of the code."""
+    return literal_column(f"'{value}'")
 
 
 def _runs(member: Member, *, take_along: bool) -> Select[Any]:
@@ -187,23 +220,22 @@ def _runs(member: Member, *, take_along: bool) -> Select[Any]:
     runs = RoutineRun.__table__.c
     query = select(*_columns(RoutineRun, RunState)).where(member(runs.routine_id, "routine_ids"))
     if take_along:
-        taken = (RoutineRun.status == "received") & (RoutineRun.created_at >= bindparam("since"))
+        received = RoutineRun.status == _inline("received")
+        taken = received & (RoutineRun.created_at >= bindparam("since"))
         query = query.where(taken | member(runs.id, "run_ids")).limit(bindparam("limit"))
     else:
         query = query.where(member(runs.id, "run_ids"))
     return query.order_by(RoutineRun.created_at, RoutineRun.scheduled_for, RoutineRun.id)
 
 
-_OWN_RUNS = PerDialect(lambda member: _runs(member, take_along=False))
-_TAKEN_RUNS = PerDialect(lambda member: _runs(member, take_along=True))
-_PAUSED = PerDialect(
-    lambda member: select(Project.id).where(
-        member(Project.__table__.c.id, "ids"), Project.paused_at.is_not(None)
-    )
+_OWN_RUNS = PerDialect(
+    lambda member: _runs(member, take_along=False), prepared="routines_decide_own_runs"
 )
-_AGENT_STATUSES = PerDialect(
-    lambda member: select(Agent.id, Agent.status).where(member(Agent.__table__.c.id, "ids"))
+_TAKEN_RUNS = PerDialect(
+    lambda member: _runs(member, take_along=True), prepared="routines_decide_taken_runs"
 )
+#: What a row of _FACTS is about (its `kind`).
+_PAUSED, _AGENT, _LIVE = "paused", "agent", "live"
 
 
 def _newest_live_issues(member: Member) -> Select[Any]:
@@ -218,13 +250,40 @@ def _newest_live_issues(member: Member) -> Select[Any]:
             .label("rank"),
         )
         .where(
-            Issue.origin_kind == ROUTINE_EXECUTION,
-            member(Issue.__table__.c.origin_id, "ids"),
+            Issue.origin_kind == _inline(ROUTINE_EXECUTION),
+            member(Issue.__table__.c.origin_id, "routine_ids"),
             member(Issue.__table__.c.status, "statuses"),
         )
         .subquery()
     )
-    return select(ranked.c.id, ranked.c.origin_id, ranked.c.origin_run_id).where(ranked.c.rank == 1)
+    newest = ranked.c.rank == literal_column("1")
+    return select(
+        _inline(_LIVE).label("kind"),
+        ranked.c.id,
+        cast(null(), String).label("status"),
+        ranked.c.origin_id,
+        ranked.c.origin_run_id,
+    ).where(newest)
 
 
-_LIVE_ISSUES = PerDialect(_newest_live_issues)
+def _facts_of(member: Member) -> Select[Any]:
+    no_uuid = cast(null(), Uuid)
+    paused = select(
+        _inline(_PAUSED).label("kind"),
+        Project.id,
+        cast(null(), String).label("status"),
+        no_uuid.label("origin_id"),
+        no_uuid.label("origin_run_id"),
+    ).where(member(Project.__table__.c.id, "project_ids"), Project.paused_at.is_not(None))
+    agents = select(
+        _inline(_AGENT).label("kind"),
+        Agent.id,
+        Agent.status,
+        no_uuid.label("origin_id"),
+        no_uuid.label("origin_run_id"),
+    ).where(member(Agent.__table__.c.id, "agent_ids"))
+    facts = union_all(paused, agents, _newest_live_issues(member)).subquery("facts")
+    return select(*facts.c)
+
+
+_FACTS = PerDialect(_facts_of, prepared="routines_decide_facts")

@@ -52,17 +52,18 @@ def rows(runtime: Runtime, sql: str, **params: Any) -> list[Any]:
 
 
 @contextmanager
-def counted_statements(runtime: Runtime) -> Iterator[list[str]]:
-    statements: list[str] = []
+def sent_on_connections(runtime: Runtime) -> Iterator[list[tuple[int, str]]]:
+    """Each statement sent, with the DBAPI connection (its id) it went on."""
+    sent: list[tuple[int, str]] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append((id(conn.connection.dbapi_connection), statement))
 
-    event.listen(runtime.engine, "before_cursor_execute", count)
+    event.listen(runtime.engine, "before_cursor_execute", record)
     try:
-        yield statements
+        yield sent
     finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
+        event.remove(runtime.engine, "before_cursor_execute", record)
 
 
 def test_one_call_decides_a_hot_coalescing_routines_200_runs_in_the_order_they_came(
@@ -113,7 +114,10 @@ def test_always_enqueue_batch_numbers_its_issues_consecutively_in_run_order(
 def test_a_batch_runs_the_same_number_of_statements_for_10_runs_as_for_200(
     api: Api, runtime: Runtime, policy: str
 ) -> None:
+    """Not counting the PREPAREs a connection sends the first time it runs a statement,
+    which are checked to come once per connection and statement."""
     counts = {}
+    prepares: Counter[tuple[int, str]] = Counter()
     for size in (10, 200):
         routine = routine_in(api, concurrencyPolicy=policy)
         trigger = api.ok("POST", f"/api/routines/{routine['id']}/triggers", {"kind": "api"})
@@ -121,13 +125,15 @@ def test_a_batch_runs_the_same_number_of_statements_for_10_runs_as_for_200(
             uuid.UUID(fire(api, routine, source="api", triggerId=trigger["trigger"]["id"])["id"])
             for _ in range(size)
         ]
-        with counted_statements(runtime) as statements:
+        with sent_on_connections(runtime) as sent:
             decisions = decide_in_one_transaction(runtime, run_ids)
         assert len(decisions) == size
-        counts[size] = len(statements)
+        prepares.update((c, s.split()[1]) for c, s in sent if s.startswith("PREPARE"))
+        counts[size] = len([s for _, s in sent if not s.startswith("PREPARE")])
     print(f"\nstatements per batch ({policy}): {counts}")
     assert counts[10] == counts[200]
     assert counts[200] <= 12
+    assert set(prepares.values()) <= {1}
 
 
 def mixed_scenario(api: Api) -> dict[str, list[uuid.UUID]]:
@@ -334,3 +340,58 @@ def test_a_run_recorded_after_the_batch_read_its_clock_is_never_decided_before_i
     assert len(stamps) == 3
     assert all(s.decided_at >= s.created_at for s in stamps)
     assert all(s.completed_at is None or s.completed_at >= s.created_at for s in stamps)
+
+
+def test_a_batch_stores_exact_values_json_null_apart_from_sql_null(
+    api: Api, runtime: Runtime
+) -> None:
+    """What the set-based writes store, typed: timestamps to the microsecond, a missing
+    workspace's settings as JSON null (as the ORM writes None) but a missing description
+    as SQL NULL, a 500-character title whole, text with quotes and backslashes as is."""
+    company = make_company(api)
+    agent = make_agent(api, company)
+    value = "it's " + "v" * 600
+    routine = make_routine(
+        api,
+        company,
+        agent,
+        title='\\"quoted" {{x}} é',
+        concurrencyPolicy="always_enqueue",
+        variables=[{"name": "x", "type": "text", "defaultValue": value}],
+    )
+    plain = uuid.UUID(fire(api, routine)["id"])
+    settings = {"branch": "main", "none": None, "n": 1.5}
+    workspace = uuid.UUID(
+        fire(
+            api,
+            routine,
+            executionWorkspaceId="ws-7",
+            executionWorkspacePreference="reuse",
+            executionWorkspaceSettings=settings,
+        )["id"]
+    )
+    now = datetime(2099, 11, 26, 9, 0, 0, 123456, tzinfo=UTC)  # after the runs were recorded
+    with transaction(runtime.sessions) as session:
+        decide_runs(session, run_ids=[plain, workspace], now=now, take_along=False)
+
+    stored = {
+        row.origin_run_id: row
+        for row in rows(
+            runtime,
+            "SELECT origin_run_id, title, description, created_at, completed_at,"
+            " execution_workspace_settings AS settings,"
+            " jsonb_typeof(execution_workspace_settings) AS settings_type,"
+            " execution_workspace_id FROM issues",
+        )
+    }
+    assert stored[plain].settings_type == "null"
+    assert stored[plain].description is None
+    assert stored[plain].execution_workspace_id is None
+    assert stored[workspace].settings == settings
+    assert stored[workspace].execution_workspace_id == "ws-7"
+    for row in stored.values():
+        assert row.title == ('\\"quoted" ' + value)[:500]
+        assert row.created_at == now
+        assert row.completed_at is None
+    runs = rows(runtime, "SELECT decided_at, updated_at, completed_at FROM routine_runs")
+    assert {(r.decided_at, r.updated_at) for r in runs} == {(now, now)}
