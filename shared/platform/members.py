@@ -11,7 +11,7 @@ connection (shared.platform.prepared), so the server parses and plans it once to
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -78,6 +78,9 @@ class UuidTexts(TypeDecorator[list[uuid.UUID | None]]):
     def process_bind_param(
         self, value: list[uuid.UUID | None] | None, dialect: Dialect
     ) -> str | None:
-        if value is None:
-            return None
-        return "{" + ",".join("NULL" if i is None else str(i) for i in value) + "}"
+        return None if value is None else uuid_array(value)
+
+
+def uuid_array(ids: Iterable[uuid.UUID | str | None]) -> str:
+    """PostgreSQL's literal of a `uuid[]` (`{a,b}`), one value for psycopg2 to quote."""
+    return "{" + ",".join("NULL" if i is None else str(i) for i in ids) + "}"

@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeEngine
 
 from shared.contract.vocabulary import ROUTINE_EXECUTION
 from shared.models import Issue, Routine, RoutineRun, RoutineTrigger
+from shared.platform.members import uuid_array
 from shared.platform.prepared import Prepared
 from shared.routines.templates import render
 from shared.routines.variables import render_values
@@ -169,7 +170,13 @@ def _set_based_updates() -> Prepared:
         assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
         rows = f"jsonb_to_recordset(CAST(:{table} AS JSONB)) AS v({', '.join(columns)})"
         # Table and column names come from _SET_BASED above, never from input.
-        updates.append(f"UPDATE {table} AS t SET {assignments} FROM {rows} WHERE t.id = v.id")  # noqa: S608
+        # The ids again as an array: the planner takes a recordset for 100 rows, and
+        # joined with that alone it read the whole table into a hash on every batch.
+        ids = f"ANY(CAST(:{table}_ids AS uuid[]))"
+        updates.append(
+            f"UPDATE {table} AS t SET {assignments} FROM {rows} "  # noqa: S608
+            f"WHERE t.id = v.id AND t.id = {ids}"
+        )
     *first, last = updates
     with_ = ", ".join(f"w{n} AS ({update})" for n, update in enumerate(first))
     return Prepared("routines_decide_updates", text(f"WITH {with_} {last}"))
@@ -218,7 +225,11 @@ def write(session: Session, changes: Changes) -> None:
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
     if postgresql and changes.runs:
-        _UPDATES.rowcount(connection, {model.__tablename__: _json(rows) for model, rows in batches})
+        params: dict[str, str] = {}
+        for model, rows in batches:
+            params[model.__tablename__] = _json(rows)
+            params[f"{model.__tablename__}_ids"] = uuid_array(row["id"] for row in rows)
+        _UPDATES.rowcount(connection, params)
     elif changes.runs:
         for model, rows in batches:
             if rows:

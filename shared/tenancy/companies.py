@@ -16,6 +16,7 @@ from shared.contract.errors import Invalid
 from shared.contract.paging import Page, PageRequest, asc, order
 from shared.models import Company
 from shared.platform.locks import lock_companies
+from shared.platform.members import uuid_array
 from shared.platform.prepared import Prepared
 from shared.tenancy.access import require_admin, visible_company_ids
 from shared.tenancy.auth import Principal
@@ -71,7 +72,10 @@ _BUMP = Prepared(
     text(
         "UPDATE companies AS c SET issue_counter = c.issue_counter + v.n"
         " FROM jsonb_to_recordset(CAST(:counts AS JSONB)) AS v(id uuid, n integer)"
-        " WHERE c.id = v.id RETURNING c.id, c.issue_counter, c.issue_prefix"
+        # The ids again as an array, so that the companies are found by key: the
+        # recordset alone is taken for 100 rows, and met every company in a hash.
+        " WHERE c.id = v.id AND c.id = ANY(CAST(:ids AS uuid[]))"
+        " RETURNING c.id, c.issue_counter, c.issue_prefix"
     ).columns(Company.id, Company.issue_counter, Company.issue_prefix),
 )
 
@@ -92,7 +96,8 @@ def allocate_issue_numbers(
         lock_companies(session, sorted(counts))
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = _BUMP.execute(connection, {"counts": _counts_json(counts)}).all()
+        params = {"counts": _counts_json(counts), "ids": uuid_array(counts)}
+        rows = _BUMP.execute(connection, params).all()
     else:
         table = cast(Table, Company.__table__)
         companies = table.c
