@@ -185,7 +185,10 @@ INSERT_KNOWN = Prepared(
     ),
 )
 #: Inserts of known deliveries one web process runs at a time (shared.platform.grouping).
-INSERT_LANES = 1
+#: Two, as for decisions: with one, a commit that waited on a slow flush held every
+#: delivery of the process behind it (p99 accept latency at half the full rate 241 ms,
+#: against 11 ms with two), and two were faster at full speed as well.
+INSERT_LANES = 2
 
 
 def read_hook(connection: Connection, public_id: str) -> Hook | None:

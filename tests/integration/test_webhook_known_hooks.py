@@ -17,7 +17,7 @@ from devstack.api import Api, Response, make_world
 from shared.models import RoutineRun
 from shared.platform.runtime import Runtime
 from shared.runs.recording import RunRequest, run_values
-from shared.webhooks.hooks import insert_known, known_row, read_hook
+from shared.webhooks.hooks import INSERT_LANES, insert_known, known_row, read_hook
 
 
 class Hook:
@@ -186,11 +186,11 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.005)
 
 
-def test_deliveries_accepted_while_an_insert_runs_are_inserted_together(
+def test_deliveries_accepted_while_the_inserts_run_are_inserted_together(
     hook: Hook, runtime: Runtime
 ) -> None:
-    """One delivery's insert waits on a lock; four more accepted meanwhile are one
-    statement after it, and each answers with its own run."""
+    """Each lane's insert waits on a lock; four more deliveries accepted meanwhile are
+    one statement after them, and each answers with its own run."""
     inserts: list[str] = []
 
     def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
@@ -202,6 +202,7 @@ def test_deliveries_accepted_while_an_insert_runs_are_inserted_together(
     def fire(n: int) -> None:
         answers.append(hook.fire(f'{{"n": {n}}}'.encode()))
 
+    firing = [threading.Thread(target=fire, args=(n,)) for n in range(INSERT_LANES + 4)]
     event.listen(runtime.autocommit, "before_cursor_execute", record)
     try:
         with runtime.engine.begin() as holding:  # the run's foreign key waits on this
@@ -209,24 +210,23 @@ def test_deliveries_accepted_while_an_insert_runs_are_inserted_together(
                 text("SELECT id FROM routines WHERE id = :id FOR UPDATE"),
                 {"id": hook.routine["id"]},
             )
-            first = threading.Thread(target=fire, args=(0,))
-            first.start()
-            wait_until(lambda: len(inserts) == 1)
-            others = [threading.Thread(target=fire, args=(n,)) for n in range(1, 5)]
-            for thread in others:
+            for thread in firing[:INSERT_LANES]:
+                thread.start()
+            wait_until(lambda: len(inserts) == INSERT_LANES)
+            for thread in firing[INSERT_LANES:]:
                 thread.start()
             wait_until(lambda: runtime.hooks.inserts_waiting() == 4)
-        for thread in [first, *others]:
+        for thread in firing:
             thread.join()
     finally:
         event.remove(runtime.autocommit, "before_cursor_execute", record)
-    assert [answer.status for answer in answers] == [202] * 5
-    assert len(inserts) == 2
+    assert [answer.status for answer in answers] == [202] * len(firing)
+    assert len(inserts) == INSERT_LANES + 1
     ids = {answer.body["id"] for answer in answers}
-    assert len(ids) == 5
+    assert len(ids) == len(firing)
     stored = {str(run.id): run.trigger_payload for run in runs_of(runtime, hook)}
     assert ids <= set(stored)
-    assert sorted(stored[i]["n"] for i in ids) == [0, 1, 2, 3, 4]
+    assert sorted(stored[i]["n"] for i in ids) == list(range(len(firing)))
 
 
 def test_a_row_postgresql_refuses_does_not_take_the_rows_beside_it_down(
