@@ -4,16 +4,15 @@ transaction, never a run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from devstack.api import Api
 from shared.platform.metrics import DISPATCH_ERRORS
 from shared.platform.runtime import Runtime
 from tests.integration.test_batch_decisions import fire_many, routine_in
+from tests.support.statements import statements_sent
 
 RESYNC = "DEALLOCATE ALL"
 
@@ -43,20 +42,6 @@ def forget_prepared_statements(runtime: Runtime, *, then: str | None = None) -> 
         for fairy in held:
             fairy.close()
     return lost
-
-
-@contextmanager
-def statements_sent(runtime: Runtime) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(runtime.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", record)
 
 
 def statuses(runtime: Runtime) -> list[str]:

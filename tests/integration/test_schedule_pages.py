@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dramatiq
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from devstack.api import Api, make_world
 from scheduler.loop import PAGE_TICKS, Scheduler
@@ -27,6 +26,7 @@ from shared.schedules.due import Due, due_triggers, record_page
 from tests.integration.test_races import all_at_once
 from tests.support.clock import FixedClock
 from tests.support.schedules import copy_trigger
+from tests.support.statements import statements_sent
 from workers.actors import fire_page
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -186,20 +186,6 @@ def test_a_tick_whose_required_variables_have_no_default_is_recorded_and_fails(
         assert run.failure_reason == "Missing routine variables: customer"
 
 
-@contextmanager
-def statements(runtime: Runtime) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    event.listen(runtime.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
-
-
 def test_statements_per_page_do_not_grow_with_the_page(
     sched_api: Api, timed: Runtime, clock: FixedClock
 ) -> None:
@@ -221,7 +207,7 @@ def test_statements_per_page_do_not_grow_with_the_page(
                 )
             )
         part = [due for due in page if due.trigger_id in mine]
-        with statements(timed) as sent, transaction(timed.sessions) as session:
+        with statements_sent(timed) as sent, transaction(timed.sessions) as session:
             recorded = record_page(session, page=part, now=timed.clock.now())
         assert len(recorded.run_ids) == len(part)
         by_size.append(len(sent))
