@@ -73,9 +73,11 @@ def routine_locked(engine: Engine, routine_id: str) -> Iterator[None]:
 
 
 def a_decision_waits_for_the_lock(engine: Engine) -> bool:
+    """A lock statement waiting: its text, or the EXECUTE of its prepared form."""
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-        "AND query LIKE '%FOR%UPDATE%' AND pid <> pg_backend_pid()"
+        "AND (query LIKE '%FOR%UPDATE%' OR query LIKE 'EXECUTE routines\\_lock\\_%') "
+        "AND pid <> pg_backend_pid()"
     )
     with engine.connect() as connection:
         return bool(connection.execute(query).scalar_one())
