@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.http import parse_options_header
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from shared.platform.metrics import FIRES_ACCEPTED
 from shared.platform.runtime import Runtime
@@ -106,7 +106,7 @@ class PublicFire:
         data = f"{self.app.json.dumps(answer, separators=(',', ':'))}\n".encode()
         observe(request_id, "POST", ROUTE, status, time.perf_counter() - started)
         start_response(
-            _STATUS_LINES.get(status) or f"{status} Error",
+            f"{status} {HTTP_STATUS_CODES.get(status, 'Error').upper()}",  # as werkzeug writes it
             [
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(data))),
@@ -125,21 +125,6 @@ class PublicFire:
             content_type=parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower(),
             client=environ.get("REMOTE_ADDR") or "unknown",
         )
-
-
-_STATUS_LINES = {
-    202: "202 ACCEPTED",
-    400: "400 BAD REQUEST",
-    401: "401 UNAUTHORIZED",
-    404: "404 NOT FOUND",
-    409: "409 CONFLICT",
-    413: "413 REQUEST ENTITY TOO LARGE",
-    415: "415 UNSUPPORTED MEDIA TYPE",
-    422: "422 UNPROCESSABLE ENTITY",
-    429: "429 TOO MANY REQUESTS",
-    500: "500 INTERNAL SERVER ERROR",
-    503: "503 SERVICE UNAVAILABLE",
-}
 
 
 def _length(environ: WSGIEnvironment) -> int | None:
