@@ -190,7 +190,9 @@ def test_deliveries_accepted_while_the_inserts_run_are_inserted_together(
     hook: Hook, runtime: Runtime
 ) -> None:
     """Each lane's insert waits on a lock; four more deliveries accepted meanwhile are
-    one statement after them, and each answers with its own run."""
+    inserted by at most one statement per lane after them (both lanes, freed together,
+    may each hand the lead to a waiting delivery before either has taken them all), and
+    each answers with its own run."""
     inserts: list[str] = []
 
     def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
@@ -221,7 +223,7 @@ def test_deliveries_accepted_while_the_inserts_run_are_inserted_together(
     finally:
         event.remove(runtime.autocommit, "before_cursor_execute", record)
     assert [answer.status for answer in answers] == [202] * len(firing)
-    assert len(inserts) == INSERT_LANES + 1
+    assert INSERT_LANES + 1 <= len(inserts) <= 2 * INSERT_LANES < len(firing)
     ids = {answer.body["id"] for answer in answers}
     assert len(ids) == len(firing)
     stored = {str(run.id): run.trigger_payload for run in runs_of(runtime, hook)}
