@@ -15,22 +15,12 @@ autocommit that happens at once and the statement is retried; inside a transacti
 failure aborted it, so `StatementsLost` (an OperationalError: "try again", as for a lost
 server; the worker retries the message) is raised for the whole transaction to be retried.
 
-A prepared statement's cached (generic) plan is made from the table sizes of the moment:
-made while `routine_runs` was nearly empty, the reads of runs scanned it whole and kept
-doing so as it grew by hundreds of rows a second (a run's read took 6 ms instead of 0.1
-before autovacuum's ANALYZE replaced the plan). Each connection therefore prepares a
-statement again once it is `REPLAN_AFTER_S` old: PostgreSQL plans the next executions for
-their own values, then caches a plan made from the tables as they are now. A plan is
-never older than that, and planning costs a few executions every so often instead of
-every one (forcing custom plans cost the scheduler's recording a sixth of its rate).
-
 On SQLite the statement runs as it is.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,11 +35,8 @@ UNKNOWN_STATEMENT = "26000"
 #: SQLSTATE 42P05: it has one already, which this connection did not prepare.
 DUPLICATE = "42P05"
 _BIND = re.compile(r"%\((\w+)\)s")
-#: Where a connection's prepared names live in `Connection.info`: name -> when prepared.
+#: Where a connection's prepared names live in `Connection.info`.
 _KEY = "prepared"
-#: How old (seconds) a connection's preparation of a statement gets before it is made
-#: again, so that its cached plan follows tables that grow quickly.
-REPLAN_AFTER_S = 10.0
 
 
 class StatementsLost(OperationalError):
@@ -61,11 +48,8 @@ class Prepared:
     """`statement` (a Core statement whose parameters are bind parameters) prepared as
     `name` on each PostgreSQL connection at first use and executed by name after."""
 
-    def __init__(
-        self, name: str, statement: Executable, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, name: str, statement: Executable) -> None:
         self.name = name
-        self.clock = clock
         self.statement = statement
         compiled = statement.compile(dialect=postgresql.psycopg2.dialect())  # type: ignore[attr-defined,no-untyped-call]
         names = list(dict.fromkeys(_BIND.findall(compiled.string)))
@@ -137,16 +121,9 @@ class Prepared:
 
     def _prepare(self, connection: Connection) -> None:
         ready = _prepared_on(connection)
-        now = self.clock()
-        prepared_at = ready.get(self.name)
-        if prepared_at is None:
+        if self.name not in ready:
             connection.exec_driver_sql(self.prepare_sql)
-            ready[self.name] = now
-        elif now - prepared_at >= REPLAN_AFTER_S:
-            # Ready again before DEALLOCATE reaches the server: if either fails, the
-            # session's names are unknown (_run), not this one alone.
-            connection.exec_driver_sql(f"DEALLOCATE {self.name}; {self.prepare_sql}")
-            ready[self.name] = now
+            ready.add(self.name)
 
     def _processors_for(self, connection: Connection) -> dict[str, Callable[[Any], Any]]:
         if self._processors is None:
@@ -156,16 +133,16 @@ class Prepared:
         return self._processors
 
 
-def _prepared_on(connection: Connection) -> dict[str, float]:
+def _prepared_on(connection: Connection) -> set[str]:
     """The names prepared on this connection's server session: none on a new connection;
     after a surprise, none either, once whatever the session holds is deallocated (a
     statement of that name may be another's, of another text)."""
     info = connection.info
-    ready: dict[str, float] | None = info.get(_KEY)
+    ready: set[str] | None = info.get(_KEY)
     if ready is None:
         if _KEY in info:
             connection.exec_driver_sql("DEALLOCATE ALL")
-        ready = info[_KEY] = {}
+        ready = info[_KEY] = set()
     return ready
 
 
