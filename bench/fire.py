@@ -1,8 +1,8 @@
 """Fire benchmark: webhook and manual fires end to end in the distributed mode.
 
     .venv/bin/python -m bench.fire [--duration 20] [--sustained 60] [--profile]
-                                   [--web-workers 2] [--web-threads 4]
-                                   [--worker-processes 1] [--worker-threads 4]
+                                   [--web-workers 2] [--web-threads 16]
+                                   [--worker-processes 1] [--worker-threads 8]
                                    [--wrk-threads 1] [--connections 32]
 
 On a fresh PostgreSQL database and Redis namespace (both removed afterwards), with
@@ -88,9 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench.fire", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn --workers")
-    parser.add_argument("--web-threads", type=int, default=4, help="WEB_THREADS per worker")
+    parser.add_argument("--web-threads", type=int, default=16, help="WEB_THREADS per worker")
     parser.add_argument("--worker-processes", type=int, default=1, help="dramatiq --processes")
-    parser.add_argument("--worker-threads", type=int, default=4, help="dramatiq --threads")
+    parser.add_argument("--worker-threads", type=int, default=8, help="dramatiq --threads")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument(

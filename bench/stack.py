@@ -44,9 +44,9 @@ HOST = "127.0.0.1"
 @dataclass
 class Sizes:
     web_workers: int = 2
-    web_threads: int = 4
+    web_threads: int = 16
     worker_processes: int = 1
-    worker_threads: int = 4
+    worker_threads: int = 8
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Slow and idle clients cannot stall the service: web and a worker behind a real nginx
-with the repository's deploy/nginx.conf (the Procfile's edge). Without it, 24 clients
-sending a header line a second hold all 8 gunicorn threads; with it, 200 clients that
+with the repository's deploy/nginx.conf (the Procfile's edge). Without it, a few dozen
+clients sending a header line a second hold every gunicorn thread; with it, 200 clients that
 trickle a byte a second leave webhook fires as fast as on an idle service, and an idle
 keep-alive connection is closed by the edge when its timeout passes."""
 
