@@ -87,10 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.fire", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn --workers")
-    parser.add_argument("--web-threads", type=int, default=16, help="WEB_THREADS per worker")
-    parser.add_argument("--worker-processes", type=int, default=1, help="dramatiq --processes")
-    parser.add_argument("--worker-threads", type=int, default=8, help="dramatiq --threads")
+    Sizes.add_options(parser)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument(
@@ -163,13 +160,7 @@ class Bench:
     # --- ceilings ------------------------------------------------------------------------
 
     def noop_ceiling(self, targets: list[Target]) -> dict[str, Any]:
-        sizes = Sizes(
-            self.args.web_workers,
-            self.args.web_threads,
-            self.args.worker_processes,
-            self.args.worker_threads,
-        )
-        noop, port = start_noop(sizes, self.stack.log_dir, self.stack.env)
+        noop, port = start_noop(Sizes.of(self.args), self.stack.log_dir, self.stack.env)
         try:
             data = write_wrk_data(
                 signed_webhooks(targets, 20_000, self.take(20_000)), self.work / "noop.tsv"
@@ -485,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         "ceilings": {},
         "phases": {},
     }
-    sizes = Sizes(args.web_workers, args.web_threads, args.worker_processes, args.worker_threads)
+    sizes = Sizes.of(args)
     work = Path(tempfile.mkdtemp(prefix="routines-bench-data-"))
     try:
         with distributed_stack(sizes) as stack:

@@ -53,10 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--routines", type=int, default=100)
     parser.add_argument("--schedule-triggers", type=int, default=20)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=16)
-    parser.add_argument("--worker-processes", type=int, default=1)
-    parser.add_argument("--worker-threads", type=int, default=8)
+    Sizes.add_options(parser)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--idle-seconds", type=float, default=10.0)
@@ -152,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             "wrk": f"-t {args.wrk_threads} -c {args.connections}",
         },
     }
-    sizes = Sizes(args.web_workers, args.web_threads, args.worker_processes, args.worker_threads)
+    sizes = Sizes.of(args)
     work = Path(tempfile.mkdtemp(prefix="routines-bench-mem-"))
     try:
         with distributed_stack(sizes, scheduler=True) as stack:

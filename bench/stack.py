@@ -4,6 +4,7 @@ app, the ceiling, under the same gunicorn settings."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import secrets
 import shutil
@@ -43,10 +44,36 @@ HOST = "127.0.0.1"
 
 @dataclass
 class Sizes:
+    """The processes and threads of the stack; the defaults are the product's own
+    (web/gunicorn_conf.py, `routines worker`)."""
+
     web_workers: int = 2
     web_threads: int = 16
     worker_processes: int = 1
     worker_threads: int = 8
+
+    @staticmethod
+    def add_options(parser: argparse.ArgumentParser) -> None:
+        """--web-workers, --web-threads, --worker-processes, --worker-threads."""
+        parser.add_argument(
+            "--web-workers", type=int, default=Sizes.web_workers, help="gunicorn --workers"
+        )
+        parser.add_argument(
+            "--web-threads", type=int, default=Sizes.web_threads, help="WEB_THREADS per worker"
+        )
+        parser.add_argument(
+            "--worker-processes",
+            type=int,
+            default=Sizes.worker_processes,
+            help="dramatiq --processes",
+        )
+        parser.add_argument(
+            "--worker-threads", type=int, default=Sizes.worker_threads, help="dramatiq --threads"
+        )
+
+    @staticmethod
+    def of(args: argparse.Namespace) -> Sizes:
+        return Sizes(args.web_workers, args.web_threads, args.worker_processes, args.worker_threads)
 
 
 @dataclass

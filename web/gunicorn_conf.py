@@ -16,7 +16,7 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="routi
 #: Threads per worker: requests mostly wait on PostgreSQL, and the deliveries a process
 #: has in hand at once are inserted together (shared.platform.grouping), so a delivery
 #: costs less the more a process holds. With 16 instead of 4, two processes answered
-#: 1.7 times the webhook fires at 0.6 times the CPU per fire (README, "Web threads").
+#: 1.7 times the webhook fires at 0.6 times the CPU per fire (README, "Web and worker threads").
 threads = int(os.environ.get("WEB_THREADS", "16"))
 worker_class = "gthread"
 #: Give in-flight requests time to finish on SIGTERM before the pod goes away.
